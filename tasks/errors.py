@@ -1,0 +1,42 @@
+"""Exceptions that carry the tool's exit-code contract.
+
+UsageError -> exit 2 (bad flags, config, schema, file, model name: nothing was pushed).
+CheckFailed -> exit 1 (a model check failed: nothing was pushed).
+TransientError -> worth retrying (network hiccup, 429, 5xx, AI overload).
+"""
+
+from __future__ import annotations
+
+
+class SafePushError(Exception):
+    """Base class for every error the tool reports as one clean line."""
+
+    exit_code = 1
+
+
+class UsageError(SafePushError):
+    """The user gave us something we cannot work with."""
+
+    exit_code = 2
+
+
+class CheckFailed(SafePushError):
+    """A check on the model failed; the message says which and why."""
+
+    exit_code = 1
+
+
+class PlatformError(SafePushError):
+    """The platform refused or failed an operation that is not a model check."""
+
+    exit_code = 1
+
+
+class TransientError(SafePushError):
+    """A failure worth retrying: the next attempt may well succeed."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
