@@ -30,13 +30,18 @@ def _resolve_pointer(document: dict[str, Any], ref: str) -> Any:
     return node
 
 
-def dereference(document: dict[str, Any], node: Any = None, _seen: tuple[str, ...] = ()) -> Any:
+_WHOLE_DOCUMENT: Any = object()  # a sentinel: None is a legitimate value inside a schema
+
+
+def dereference(
+    document: dict[str, Any], node: Any = _WHOLE_DOCUMENT, _seen: tuple[str, ...] = ()
+) -> Any:
     """Return a copy of `node` (default: the whole document) with local $refs inlined.
 
     A recursive reference is left as {"$ref": ...} at the point where it would loop, so
     recursive components never hang or crash a caller.
     """
-    if node is None:
+    if node is _WHOLE_DOCUMENT:
         node = document
     if isinstance(node, dict):
         ref = node.get("$ref")

@@ -1,0 +1,289 @@
+"""Command line: the seed tool's flags (unchanged) plus this tool's own, turned into a Config
+and RunOptions. Pure apart from reading the config file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.config import (
+    DEFAULT_CONFIG_PATH,
+    DEFAULT_PREDICT_TIMEOUT,
+    Config,
+    FuzzConfig,
+    PredictConfig,
+    config_from_dict,
+    load_config,
+    parse_disabled_inputs,
+    parse_inputs,
+    parse_test_case,
+)
+from tasks.errors import UsageError
+from tasks.options import RunOptions
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError (one line, exit 2) instead of printing usage and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(message)
+
+
+def _typed(fn):
+    """Let our parsers' UsageError surface through argparse as an 'invalid value' message."""
+
+    def wrapper(text: str):
+        try:
+            return fn(text)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="cog-safe-push",
+        description="Safely push a Cog model, with tests",
+        epilog="Also: cog-safe-push schema-diff OLD NEW [--train] [--json]",
+    )
+    S = argparse.SUPPRESS
+    p.add_argument(
+        "--config",
+        help="Path to the YAML config file. If --config is not passed, ./cog-safe-push.yaml will "
+        "be used, if it exists. Any arguments you pass in will override fields on the predict "
+        "configuration stanza.",
+    )
+    p.add_argument(
+        "--help-config",
+        action="store_true",
+        help="Print a default cog-safe-push.yaml config to stdout.",
+    )
+    p.add_argument(
+        "--test-model",
+        default=S,
+        help="Replicate model to test on, in the format <username>/<model-name>. If omitted, "
+        "<model>-test will be used. The test model is created automatically if it doesn't exist already",
+    )
+    p.add_argument(
+        "--no-push", action="store_true", help="Only test the model, don't push it to <model>"
+    )
+    p.add_argument(
+        "--test-hardware",
+        default=S,
+        help="Hardware to run the test model on. Only used when creating the test model, if it "
+        "doesn't already exist.",
+    )
+    p.add_argument(
+        "--no-compare-outputs",
+        dest="compare_outputs",
+        action="store_false",
+        default=S,
+        help="Don't make predictions to compare that prediction outputs match the current version",
+    )
+    p.add_argument(
+        "--predict-timeout",
+        type=int,
+        default=S,
+        help=f"Timeout (in seconds) for predictions. Default: {DEFAULT_PREDICT_TIMEOUT}",
+    )
+    p.add_argument(
+        "--test-case",
+        dest="test_cases",
+        action="append",
+        type=_typed(parse_test_case),
+        default=S,
+        help="Inputs and expected output that will be used for testing, you can provide multiple "
+        "--test-case options for multiple test cases. The first test case will be used when "
+        "comparing outputs to the current version. Each --test-case is semicolon-separated "
+        "key-value pairs in the format '<key1>=<value1>;<key2=value2>[<output-checker>]'. "
+        "<output-checker> can either be '==<exact-string-or-url>' or '~=<ai-prompt>'. If you use "
+        "'==<exact-string-or-url>' then the output of the model must match exactly the string or "
+        "url you specify. If you use '~=<ai-prompt>' then the AI will verify your output based on "
+        "<ai-prompt>. If you omit <output-checker>, it will just verify that the prediction "
+        "doesn't throw an error.",
+    )
+    p.add_argument(
+        "--fuzz-fixed-inputs",
+        type=_typed(parse_inputs),
+        default=S,
+        help="Inputs that should have fixed values during fuzzing. All other non-disabled input "
+        "values will be generated. If no test cases are specified, these will also be used when "
+        "comparing outputs to the current version. Semicolon-separated key-value pairs in the "
+        "format '<key1>=<value1>;<key2=value2>' (etc.)",
+    )
+    p.add_argument(
+        "--fuzz-disabled-inputs",
+        type=_typed(parse_disabled_inputs),
+        default=S,
+        help="Don't pass values for these inputs during fuzzing. Semicolon-separated keys in the "
+        "format '<key1>;<key2>' (etc.). If no test cases are specified, these will also be "
+        "disabled when comparing outputs to the current version.",
+    )
+    p.add_argument(
+        "--fuzz-iterations",
+        type=int,
+        default=S,
+        help="Maximum number of iterations to run fuzzing.",
+    )
+    p.add_argument(
+        "--fuzz-prompt", default=S, help="Additional prompting for the fuzz input generation"
+    )
+    p.add_argument("--parallel", type=int, default=S, help="Number of parallel prediction threads.")
+    p.add_argument(
+        "--ignore-schema-compatibility",
+        action="store_true",
+        default=S,
+        help="Ignore schema compatibility checks when pushing the model (warn instead of fail)",
+    )
+    p.add_argument(
+        "--fast-push",
+        action="store_true",
+        default=S,
+        help="Use the --x-fast flag when doing cog push",
+    )
+    p.add_argument(
+        "--push-official-model",
+        action="store_true",
+        help="Push to the official model defined in the config, and do nothing else",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0, help="Increase verbosity level (max 3)"
+    )
+    # This tool's own flags.
+    p.add_argument(
+        "--platform",
+        choices=["replicate", "local"],
+        default=None,
+        help="Where models live. Default: replicate when REPLICATE_API_TOKEN is set, otherwise local",
+    )
+    p.add_argument("--seed", type=int, default=None, help="Seed for reproducible fuzz inputs")
+    p.add_argument(
+        "--fuzz-generator",
+        choices=["schema", "ai"],
+        default=None,
+        help="How fuzz inputs are made. Default: ai when ANTHROPIC_API_KEY is set, otherwise schema",
+    )
+    p.add_argument(
+        "--fuzz-batch-size",
+        type=int,
+        default=10,
+        help="Fuzz inputs asked of the AI per request. Default: 10",
+    )
+    p.add_argument(
+        "--refresh-fuzz",
+        action="store_true",
+        help="Generate new fuzz inputs instead of replaying cached ones",
+    )
+    p.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="Stop at the first failed check and cancel what is in flight",
+    )
+    p.add_argument("--ai-model", default=None, help="Anthropic model for AI checks and fuzzing")
+    p.add_argument(
+        "--python",
+        default=None,
+        help="Interpreter that runs models on the local platform. Default: this one",
+    )
+    p.add_argument(
+        "--report-json", metavar="PATH", default=None, help="Write a JSON report to PATH"
+    )
+    p.add_argument(
+        "--junit-xml", metavar="PATH", default=None, help="Write a JUnit XML report to PATH"
+    )
+    p.add_argument("model", nargs="?", help="Model in the format <owner>/<model-name>")
+    return p
+
+
+@dataclass
+class Request:
+    """What the command line asked for."""
+
+    config: Config
+    options: RunOptions
+    cog_dir: str
+    help_config: bool = False
+
+
+def apply_overrides(config: Config, args: argparse.Namespace) -> Config:
+    """Command-line flags override the file, as in the seed tool; the result is validated as a
+    whole, so cross-field rules (fixed vs disabled inputs, one checker) still hold."""
+    data = config.model_dump()
+    if args.model:
+        data["model"] = args.model
+    for field in (
+        "test_model",
+        "test_hardware",
+        "parallel",
+        "fast_push",
+        "ignore_schema_compatibility",
+    ):
+        if hasattr(args, field):
+            data[field] = getattr(args, field)
+    predict_flags = {
+        "test_cases": "test_cases",
+        "compare_outputs": "compare_outputs",
+        "predict_timeout": "predict_timeout",
+    }
+    fuzz_flags = {
+        "fuzz_fixed_inputs": "fixed_inputs",
+        "fuzz_disabled_inputs": "disabled_inputs",
+        "fuzz_iterations": "iterations",
+        "fuzz_prompt": "prompt",
+    }
+    given = [flag for flag in [*predict_flags, *fuzz_flags] if hasattr(args, flag)]
+    if given and data.get("predict") is None:
+        data["predict"] = {}
+    for flag, field in predict_flags.items():
+        if hasattr(args, flag):
+            value = getattr(args, flag)
+            if flag == "test_cases":
+                value = [case.model_dump() for case in value]
+            data["predict"][field] = value
+    if any(hasattr(args, flag) for flag in fuzz_flags):
+        fuzz = data["predict"].get("fuzz") or {}
+        for flag, field in fuzz_flags.items():
+            if hasattr(args, flag):
+                fuzz[field] = getattr(args, flag)
+        data["predict"]["fuzz"] = fuzz
+    return config_from_dict(data, "command line")
+
+
+def parse_args(argv: list[str], cwd: str | None = None) -> Request:
+    args = build_parser().parse_args(argv)
+    if args.verbose > 3:
+        raise UsageError("you can use a maximum of 3 -v")
+    cwd = cwd or os.getcwd()
+    options = RunOptions(
+        no_push=args.no_push,
+        push_official_model=args.push_official_model,
+        platform=args.platform,
+        seed=args.seed,
+        fuzz_generator=args.fuzz_generator,
+        fuzz_batch_size=args.fuzz_batch_size,
+        refresh_fuzz=args.refresh_fuzz,
+        fail_fast=args.fail_fast,
+        ai_model=args.ai_model,
+        python=args.python,
+        report_json=args.report_json,
+        junit_xml=args.junit_xml,
+        verbose=args.verbose,
+    )
+    if args.help_config:
+        return Request(Config(model="<model>"), options, cwd, help_config=True)
+    for flag in ("parallel", "predict_timeout", "fuzz_iterations"):
+        value = getattr(args, flag, None)
+        if value is not None and value < (0 if flag == "fuzz_iterations" else 1):
+            raise UsageError(f"--{flag.replace('_', '-')} must be positive, got {value}")
+    config_path = Path(args.config) if args.config else Path(cwd) / DEFAULT_CONFIG_PATH
+    if args.config or config_path.is_file():
+        config = load_config(config_path)
+    else:
+        if not args.model:
+            raise UsageError("no model given: pass <owner>/<name> or write a cog-safe-push.yaml")
+        config = Config(model=args.model, predict=PredictConfig(fuzz=FuzzConfig()))
+    return Request(apply_overrides(config, args), options, cwd)

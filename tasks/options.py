@@ -1,0 +1,38 @@
+"""Run options that are not part of cog-safe-push.yaml: how to run, not what to check.
+
+A pydantic model so that Prefect renders it as a typed form in the UI. Never holds a secret.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RunOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    no_push: bool = Field(False, description="Only test; never push to the model")
+    push_official_model: bool = Field(
+        False, description="Push to official_model and do nothing else"
+    )
+    platform: Literal["replicate", "local"] | None = Field(
+        None, description="Where models live; default replicate when a token is set, else local"
+    )
+    seed: int | None = Field(None, description="Seed for reproducible fuzz inputs")
+    fuzz_generator: Literal["schema", "ai"] | None = Field(
+        None, description="Fuzz input generator; default ai when ANTHROPIC_API_KEY is set"
+    )
+    fuzz_batch_size: int = Field(10, ge=1, le=50, description="Payloads per AI request")
+    refresh_fuzz: bool = Field(
+        False, description="Generate new fuzz inputs instead of the cached ones"
+    )
+    fail_fast: bool = Field(False, description="Stop at the first failed check")
+    ai_model: str | None = Field(None, description="Anthropic model for AI checks and fuzzing")
+    python: str | None = Field(
+        None, description="Interpreter that runs models on the local platform"
+    )
+    report_json: str | None = Field(None, description="Write the JSON report here")
+    junit_xml: str | None = Field(None, description="Write a JUnit XML report here")
+    verbose: int = Field(0, ge=0, le=3, description="Log detail, 0-3")
