@@ -290,6 +290,9 @@ def run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
             )
             if not run.add(stage):
                 return run.outcome
+    if run.train and (job.test_cases(mode) or run.fuzz.iterations > 0):
+        hardware = job.config.train.destination_hardware if job.config.train else "cpu"
+        ensure_model(job.spec, run.destination, hardware)
     if job.test_cases(mode) and not run.add(_test_case_stage(run, test_version)):
         return run.outcome
     if run.fuzz.iterations > 0:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 from prefect.states import Failed
 
 from flows.checks import CheckOutcome
@@ -190,6 +191,7 @@ def safe_push(
         )
     finally:
         close_all()
+    report["flow_run_id"] = str(flow_run.id) if flow_run.id else None
     write_outputs(report, options)
     publish_report(report)
     if report["status"] != "passed":

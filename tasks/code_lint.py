@@ -26,7 +26,8 @@ def lint_file(path: Path) -> list[str]:
     proc = subprocess.run(ruff_command(path), capture_output=True, text=True, cwd=path.parent)
     if proc.returncode == 0:
         return []
-    lines = [ln for ln in proc.stdout.splitlines() if ln.strip() and not ln.startswith("Found ")]
+    prefix = f"{path.name}:"
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(prefix)]
     return lines or [proc.stderr.strip() or f"ruff exited {proc.returncode}"]
 
 

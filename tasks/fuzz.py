@@ -16,7 +16,7 @@ import random
 from datetime import timedelta
 from typing import Any, Literal
 
-from prefect import task
+from prefect import Task, task
 from prefect.context import TaskRunContext
 
 from tasks import openapi
@@ -133,6 +133,6 @@ def make_fuzz_inputs(
     )
 
 
-def fuzz_task(refresh: bool = False):
+def fuzz_task(refresh: bool = False) -> Task[..., list[dict[str, Any]]]:
     """`make_fuzz_inputs`, or a copy that ignores and overwrites the cache (--refresh-fuzz)."""
     return make_fuzz_inputs.with_options(refresh_cache=True) if refresh else make_fuzz_inputs

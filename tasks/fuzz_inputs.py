@@ -504,17 +504,17 @@ def _media_value(name: str, prop: dict[str, Any], rng: random.Random) -> str:
 
 
 def _midpoint(lo: float | None, hi: float | None, default: Any, integer: bool) -> float:
+    """The default when it is in range, else the middle, else 1 pulled into range."""
     if _is_number(default) and (lo is None or default >= lo) and (hi is None or default <= hi):
         return default
     if lo is not None and hi is not None:
         mid = (lo + hi) / 2
-    elif lo is not None:
-        mid = lo + (1 if integer else 1.0)
-    elif hi is not None:
-        mid = hi - (1 if integer else 1.0) if hi > 0 else hi
-        mid = min(mid, 1 if integer else 1.0) if hi >= 1 else mid
     else:
         mid = 1
+        if lo is not None:
+            mid = max(lo, mid)
+        if hi is not None:
+            mid = min(hi, mid)
     return int(round(mid)) if integer else float(mid)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from prefect import task
 
+from tasks.checkers import validate_case
 from tasks.cog_yaml import read_cog_yaml
 from tasks.config import check_names
 from tasks.errors import SafePushError, UsageError
@@ -42,6 +43,12 @@ def local_problems(job: Job) -> list[str]:
                 )
             elif not cog.file_of(mode).is_file():
                 problems.append(f"{cog.file_of(mode)} named in cog.yaml does not exist")
+    for mode in ("train", "predict"):
+        for index, case in enumerate(job.test_cases(mode), start=1):
+            try:
+                validate_case(case.checker_dict())
+            except UsageError as exc:
+                problems.append(f"{mode} test case {index}: {exc}")
     if config.dockerfile and not (Path(job.cog_dir) / config.dockerfile).is_file():
         problems.append(f"dockerfile {config.dockerfile} does not exist")
     if job.needs_ai() and not os.environ.get("ANTHROPIC_API_KEY"):

@@ -71,7 +71,8 @@ class Writer:
             self.written += 1
             payload: dict[str, Any] = {
                 "prompt": f"a lighthouse at dusk, variation {i}",
-                "image": "@media:" + ["scene-256.jpg", "gradient-64.png", "pattern-256.webp"][i % 3],
+                "image": "@media:"
+                + ["scene-256.jpg", "gradient-64.png", "pattern-256.webp"][i % 3],
                 "logo": "@media:logo.svg",
                 "num_steps": 1 + i % 50,
                 "scheduler": ["DDIM", "K_EULER", "PNDM"][i % 3],
@@ -128,7 +129,7 @@ def test_prompt_carries_schema_fixed_disabled_guidance_history_and_media(fake: F
     )
     first, second = (FakeAnthropic.text_of(r) for r in fake.requests)
     assert '"scheduler"' in first and '"K_EULER"' in first  # the dereferenced schema
-    assert 'Fixed inputs' in first and '{"num_steps": 4}' in first
+    assert "Fixed inputs" in first and '{"num_steps": 4}' in first
     assert "Disabled inputs: never include these keys: fast" in first
     assert '"fast"' not in first.split("Disabled inputs")[0]  # not offered in the schema
     assert "Prompts should be about lighthouses." in first
@@ -180,7 +181,10 @@ def test_fixed_and_disabled_inputs_are_honoured(fake: FakeAnthropic):
     fake.default(writer)
     stats = FuzzStats()
     payloads = generate(
-        2, fixed={"num_steps": 3, "scheduler": "K_EULER"}, disabled=["fast", "logo"], stats_out=stats
+        2,
+        fixed={"num_steps": 3, "scheduler": "K_EULER"},
+        disabled=["fast", "logo"],
+        stats_out=stats,
     )
     assert all(p["num_steps"] == 3 and p["scheduler"] == "K_EULER" for p in payloads)
     assert not any("fast" in p or "logo" in p for p in payloads)
@@ -208,7 +212,10 @@ def test_stage_fails_clearly_after_the_bounded_re_asks(fake: FakeAnthropic):
         generate(5, ai=quick_ai(max_reasks=2))
     assert len(fake.requests) == 3  # one ask + two re-asks, then stop
     message = str(caught.value)
-    assert "after 2 re-asks" in message and "prompt: ['not', 'text'] is not of type 'string'" in message
+    assert (
+        "after 2 re-asks" in message
+        and "prompt: ['not', 'text'] is not of type 'string'" in message
+    )
     assert caught.value.exit_code == 1
 
 

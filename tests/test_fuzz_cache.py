@@ -6,6 +6,7 @@ import json
 import re
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,16 +30,17 @@ SCHEMA = {
 
 
 @pytest.fixture(scope="module", autouse=True)
-def prefect_storage() -> Iterator[None]:
+def prefect_storage() -> Iterator[Path]:
     """Results (and so cache entries) in a directory of this module's own.
 
     The Prefect API itself is the session's test server from conftest.py (one real server
     for the whole run); starting prefect_test_harness here as well would only add a second.
     """
-    with tempfile.TemporaryDirectory() as directory, temporary_settings(
-        {PREFECT_LOCAL_STORAGE_PATH: directory}
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        temporary_settings({PREFECT_LOCAL_STORAGE_PATH: directory}),
     ):
-        yield
+        yield Path(directory)
 
 
 @pytest.fixture
@@ -74,7 +76,7 @@ def fuzz_flow(refresh: bool = False, **settings: Any) -> Any:
     return state.name, state.result()
 
 
-def test_rerun_replays_ai_inputs_without_calling_the_ai(fake: FakeAnthropic):
+def test_rerun_replays_ai_inputs_without_calling_the_ai(fake: FakeAnthropic, prefect_storage: Path):
     name, first = fuzz_flow(prompt="rerun test")
     assert name == "Completed" and len(fake.requests) == 2  # 6 inputs, batches of 3
     assert all(validate_payload(p, SCHEMA) == [] for p in first)
@@ -83,6 +85,7 @@ def test_rerun_replays_ai_inputs_without_calling_the_ai(fake: FakeAnthropic):
     assert name == "Cached"
     assert again == first
     assert len(fake.requests) == 2  # no new AI call
+    assert any(path.name.startswith("fuzz-inputs-") for path in prefect_storage.rglob("*"))
 
 
 def test_refresh_asks_again_and_settings_change_the_key(fake: FakeAnthropic):

@@ -340,7 +340,7 @@ def test_pick_never_gives_svg_unless_allowed():
 # --- the Cog runtime accepts what we generate -------------------------------------------
 
 PREDICTOR = textwrap.dedent(
-    '''
+    """
     from typing import Optional
     from cog import BasePredictor, Input, Path
     from PIL import Image
@@ -360,7 +360,7 @@ PREDICTOR = textwrap.dedent(
                 size = im.size
             extra = voice.stat().st_size if voice else 0
             return f"{size[0]}x{size[1]} {extra} {steps} {mode} {len(prompt)}"
-    '''
+    """
 )
 
 
@@ -387,7 +387,9 @@ def test_cog_runtime_accepts_generated_payloads_with_data_uris(tmp_path: Path):
     """Coglet, enforcing the model's schema, takes every generated payload (data: URIs too)."""
     from tasks.platforms.cog_schema import generate_schema, write_schema
 
-    (tmp_path / "cog.yaml").write_text('build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n')
+    (tmp_path / "cog.yaml").write_text(
+        'build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n'
+    )
     (tmp_path / "predict.py").write_text(PREDICTOR)
     document = generate_schema(tmp_path, sys.executable)
     write_schema(tmp_path, document)

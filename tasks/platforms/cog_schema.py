@@ -419,9 +419,7 @@ def model_env(python: str | None) -> dict[str, str]:
     return env
 
 
-def generate_schema(
-    cog_dir: str | os.PathLike[str], python: str | None = None
-) -> dict[str, Any]:
+def generate_schema(cog_dir: str | os.PathLike[str], python: str | None = None) -> dict[str, Any]:
     """The OpenAPI document for the Cog directory, as cog.yaml declares it."""
     refs = predictor_refs(read_cog_yaml(cog_dir))
     if not refs:

@@ -1,0 +1,242 @@
+"""What the deployments of the safe_push flow are made of: names, schedules, default
+parameters, the event trigger's templated parameters, the event itself, and the UI form's
+descriptions. Pure: plain data in, plain data out; no Prefect client, no I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from tasks.config import Config, check_model_name
+from tasks.options import RunOptions
+
+DEFAULT_CRON = "0 3 * * *"
+DEFAULT_TIMEZONE = "UTC"
+EVENT_NAME = "cog.model.changed"
+RESOURCE_PREFIX = "cog.model."
+ANY_MODEL = RESOURCE_PREFIX + "*"
+
+NIGHTLY = "nightly"
+ON_MODEL_CHANGED = "on-model-changed"
+MANUAL = "manual"
+TAGS = ["cog-safe-push"]
+
+# Words that must never appear in a parameter name: parameters are stored by the server and
+# shown in the UI, so credentials come from the environment or Prefect Secret blocks instead.
+SECRET_WORDS = ("token", "key", "secret", "password", "credential", "auth")
+
+# Descriptions the UI form shows where the flow's own models are silent. Filled in only
+# where missing, so a description added at the source always wins.
+PARAMETER_DOCS: dict[str, str] = {
+    "config": "What to check and where to push: the fields of cog-safe-push.yaml",
+    "options": "How to run: platform, seed, test-only mode, reports. Never credentials",
+    "source": "The Cog directory: a path on the machine that runs the flow, or a git URL",
+    "git_ref": "Branch, tag or commit to check out when the source is a git URL",
+    "subdirectory": "Directory of the Cog model inside the source, when not at its root",
+}
+FIELD_DOCS: dict[str, dict[str, str]] = {
+    "Config": {
+        "dockerfile": "Dockerfile passed to `cog push`, if not the generated one",
+        "fast_push": "Pass --x-fast to `cog push`",
+        "use_cog_base_image": "Build on Cog's base image (`cog push --use-cog-base-image`)",
+        "ignore_schema_compatibility": "Warn about incompatible schema changes instead of failing",
+        "official_model": "Official model that --push-official-model pushes to, <owner>/<name>",
+        "deployment": "Replicate deployment to move to the new version after the push",
+        "predict": "Checks of predictions: comparison with the live version, test cases, fuzzing",
+        "train": "Checks of trainings, for models that can be fine-tuned",
+    },
+    "DeploymentConfig": {
+        "min_instances": "Minimum number of instances of the deployment",
+        "max_instances": "Maximum number of instances of the deployment",
+    },
+    "PredictConfig": {
+        "test_cases": "Inputs and the checker their output must pass; the first is also "
+        "used to compare outputs with the live version",
+        "fuzz": "Predictions with generated inputs, which must not fail",
+    },
+    "TrainConfig": {
+        "test_cases": "Training inputs and the checker the trained model's output must pass",
+        "fuzz": "Trainings with generated inputs, which must not fail",
+    },
+}
+
+
+def resource_id(model: str) -> str:
+    """The event resource that names a model: `cog.model.<owner>/<name>`."""
+    return RESOURCE_PREFIX + check_model_name(model)
+
+
+def base_parameters(
+    config: Config,
+    options: RunOptions | None = None,
+    source: str = ".",
+    git_ref: str | None = None,
+    subdirectory: str | None = None,
+) -> dict[str, Any]:
+    """Default parameters of a deployment, as JSON the server stores and the UI shows."""
+    params: dict[str, Any] = {
+        "config": config.model_dump(mode="json", exclude_none=True),
+        "options": (options or RunOptions()).model_dump(mode="json", exclude_defaults=True),
+        "source": source,
+    }
+    if git_ref:
+        params["git_ref"] = git_ref
+    if subdirectory:
+        params["subdirectory"] = subdirectory
+    return params
+
+
+def nightly_parameters(params: dict[str, Any]) -> dict[str, Any]:
+    """Test-only: the nightly run checks the model as it is and never pushes."""
+    options = {**params.get("options", {}), "no_push": True, "push_official_model": False}
+    return {**params, "options": options}
+
+
+def jinja_literal(value: str | None) -> str:
+    """A Jinja expression for a constant (a JSON string literal is a valid Jinja one)."""
+    return "none" if value is None else json.dumps(value)
+
+
+def template(expression: str) -> str:
+    """A parameter rendered from the event. Prefect appends `| tojson` to a lone expression
+    to keep its type, so the parentheses make the filter apply to all of it."""
+    return "{{ (" + expression + ") }}"
+
+
+def _is_template(value: str) -> bool:
+    return "{{" in value or "{%" in value
+
+
+def _protect_literals(value: Any) -> Any:
+    """Strings that merely look like Jinja must reach the flow unrendered."""
+    if isinstance(value, str) and _is_template(value):
+        return {"__prefect_kind": "none", "value": value}
+    if isinstance(value, dict):
+        return {k: _protect_literals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_protect_literals(v) for v in value]
+    return value
+
+
+MODEL_FROM_EVENT = (
+    "event.payload.model or (event.resource.id | replace(" + json.dumps(RESOURCE_PREFIX) + ', ""))'
+)
+
+
+def trigger_parameters(params: dict[str, Any], *, any_model: bool = False) -> dict[str, Any]:
+    """Parameters of the run an event starts, as templates the server renders from the event.
+
+    The payload's `git_url`, `git_ref` and `subdirectory` choose the source; each falls back
+    to the deployment's own. With `any_model`, the model comes from the payload's `model` or
+    the resource id, the test model from the payload (default `<model>-test`), and the rest
+    of the config is the deployment's.
+    """
+    source = params.get("source", ".")
+    rendered: dict[str, Any] = {
+        "source": template("event.payload.git_url or " + jinja_literal(source)),
+        "git_ref": template("event.payload.git_ref or " + jinja_literal(params.get("git_ref"))),
+        "subdirectory": template(
+            "event.payload.subdirectory or " + jinja_literal(params.get("subdirectory"))
+        ),
+    }
+    if any_model:
+        config = _protect_literals(dict(params["config"]))
+        config["model"] = template(MODEL_FROM_EVENT)
+        config["test_model"] = template("event.payload.test_model or none")
+        rendered["config"] = config
+    return rendered
+
+
+def trigger_match(model: str | None) -> dict[str, str]:
+    """Which events' resources start a run: one model, or any model when `model` is None."""
+    return {"prefect.resource.id": resource_id(model) if model else ANY_MODEL}
+
+
+def trigger_spec(
+    params: dict[str, Any],
+    *,
+    model: str | None,
+    event: str = EVENT_NAME,
+) -> dict[str, Any]:
+    """A deployment event trigger, in the shape both `DeploymentEventTrigger` and
+    prefect.yaml's `triggers:` accept."""
+    return {
+        "type": "event",
+        "name": f"cog-safe-push on {event}" + (f" of {model}" if model else ""),
+        "description": f"Run cog-safe-push when a {event} event names " + (model or "any model"),
+        "enabled": True,
+        "match": trigger_match(model),
+        "expect": [event],
+        "posture": "Reactive",
+        "threshold": 1,
+        "within": 0,
+        "parameters": trigger_parameters(params, any_model=model is None),
+    }
+
+
+def event_body(
+    model: str,
+    git_url: str | None = None,
+    git_ref: str | None = None,
+    *,
+    subdirectory: str | None = None,
+    event: str = EVENT_NAME,
+    extra: dict[str, Any] | None = None,
+    event_id: str | None = None,
+    occurred: datetime | None = None,
+) -> dict[str, Any]:
+    """One Prefect event as the events API (`POST /api/events`) takes it."""
+    payload = {
+        k: v
+        for k, v in {"git_url": git_url, "git_ref": git_ref, "subdirectory": subdirectory}.items()
+        if v
+    }
+    payload.update(extra or {})
+    return {
+        "id": event_id or str(uuid.uuid4()),
+        "occurred": (occurred or datetime.now(UTC)).isoformat(),
+        "event": event,
+        "resource": {"prefect.resource.id": resource_id(model), "prefect.resource.name": model},
+        "related": [],
+        "payload": payload,
+    }
+
+
+def document_schema(schema: dict[str, Any]) -> list[str]:
+    """Add the missing descriptions to a deployment's parameter schema, in place.
+
+    Returns the property paths that were filled in.
+    """
+    filled = []
+    for name, prop in schema.get("properties", {}).items():
+        if not prop.get("description") and name in PARAMETER_DOCS:
+            prop["description"] = PARAMETER_DOCS[name]
+            filled.append(name)
+    for definition, fields in FIELD_DOCS.items():
+        props = schema.get("definitions", {}).get(definition, {}).get("properties", {})
+        for name, text in fields.items():
+            if name in props and not props[name].get("description"):
+                props[name]["description"] = text
+                filled.append(f"{definition}.{name}")
+    return filled
+
+
+def _walk(schema: dict[str, Any]):
+    for name, prop in schema.get("properties", {}).items():
+        yield name, name, prop
+    for definition, body in schema.get("definitions", {}).items():
+        for name, prop in body.get("properties", {}).items():
+            yield f"{definition}.{name}", name, prop
+
+
+def undocumented(schema: dict[str, Any]) -> list[str]:
+    """Properties the UI form would show without a description."""
+    return [path for path, _, prop in _walk(schema) if not prop.get("description")]
+
+
+def secret_like(schema: dict[str, Any]) -> list[str]:
+    """Parameter names that look like credentials; must be empty."""
+    return [path for path, name, _ in _walk(schema) if any(w in name.lower() for w in SECRET_WORDS)]

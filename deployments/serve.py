@@ -1,0 +1,237 @@
+"""`python -m deployments.serve`: serve the safe_push flow as three Prefect deployments.
+
+- `nightly`: on a cron schedule (default 03:00 UTC), test-only (`no_push`) against the live
+  model; the flow run ends Failed when a check fails, so a regression is visible in the UI.
+- `on-model-changed`: started by a `cog.model.changed` event whose resource id names the
+  model and whose payload carries `git_url` / `git_ref` (see deployments/emit.py).
+- `manual`: no schedule; started from the UI, whose form is the flow's typed parameters.
+
+The process runs the flow runs itself (no work pool needed) until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deployments.params import (
+    DEFAULT_CRON,
+    DEFAULT_TIMEZONE,
+    EVENT_NAME,
+    MANUAL,
+    NIGHTLY,
+    ON_MODEL_CHANGED,
+    TAGS,
+    base_parameters,
+    document_schema,
+    nightly_parameters,
+    trigger_spec,
+)
+from tasks.config import DEFAULT_CONFIG_PATH, Config, load_config
+from tasks.errors import UsageError
+from tasks.options import RunOptions
+from tasks.source import checkout, is_git_url
+
+
+@dataclass
+class ServeSettings:
+    """Everything the deployments are built from; filled by the command line or by code."""
+
+    config: Config
+    source: str
+    git_ref: str | None = None
+    subdirectory: str | None = None
+    options: RunOptions = field(default_factory=RunOptions)
+    cron: str | None = DEFAULT_CRON
+    timezone: str = DEFAULT_TIMEZONE
+    event: str = EVENT_NAME
+    any_model: bool = False
+    name_suffix: str = ""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m deployments.serve",
+        description="Serve cog-safe-push as Prefect deployments: nightly, on-model-changed, manual",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--model-dir", default=None, help="Cog model directory on this machine (default: .)"
+    )
+    where.add_argument("--git-url", default=None, help="Git URL of the model's repository")
+    p.add_argument("--git-ref", default=None, help="Branch, tag or commit (with --git-url)")
+    p.add_argument("--subdirectory", default=None, help="Cog model directory inside the source")
+    p.add_argument(
+        "--config",
+        default=None,
+        help=f"cog-safe-push.yaml to use (default: the source's {DEFAULT_CONFIG_PATH})",
+    )
+    p.add_argument(
+        "--cron",
+        default=DEFAULT_CRON,
+        help=f"Schedule of the nightly test-only run (default {DEFAULT_CRON!r}); '' for none",
+    )
+    p.add_argument("--timezone", default=DEFAULT_TIMEZONE, help="Timezone of --cron")
+    p.add_argument("--event", default=EVENT_NAME, help=f"Event that starts a run ({EVENT_NAME})")
+    p.add_argument(
+        "--any-model",
+        action="store_true",
+        help="React to the event for any model (cog.model.*), taking the model name from the "
+        "event; default: only for the configured model",
+    )
+    p.add_argument("--platform", choices=["replicate", "local"], default=None)
+    p.add_argument("--seed", type=int, default=None, help="Seed for reproducible fuzz inputs")
+    p.add_argument("--fuzz-generator", choices=["schema", "ai"], default=None)
+    p.add_argument("--python", default=None, help="Interpreter for the local platform's models")
+    p.add_argument(
+        "--name-suffix",
+        default="",
+        help="Appended to the deployment names, to serve several models on one server",
+    )
+    p.add_argument("--limit", type=int, default=None, help="Most flow runs at once")
+    p.add_argument(
+        "--poll-seconds", type=float, default=None, help="How often to look for runs to start"
+    )
+    p.add_argument(
+        "--print",
+        dest="print_only",
+        action="store_true",
+        help="Print the deployments as JSON and exit instead of serving",
+    )
+    return p
+
+
+def _load_config(args: argparse.Namespace, source: str) -> Config:
+    if args.config:
+        return load_config(args.config)
+    with checkout(source, args.git_ref, args.subdirectory) as cog_dir:
+        return load_config(Path(cog_dir) / DEFAULT_CONFIG_PATH)
+
+
+def settings_from_args(args: argparse.Namespace) -> ServeSettings:
+    if args.git_url:
+        if not is_git_url(args.git_url):
+            raise UsageError(f"--git-url {args.git_url!r} does not look like a git URL")
+        source = args.git_url
+    else:
+        path = Path(args.model_dir or ".").expanduser().resolve()
+        if not path.is_dir():
+            raise UsageError(f"--model-dir {path} is not a directory")
+        source = str(path)
+        if args.git_ref:
+            raise UsageError("--git-ref needs --git-url")
+    options = RunOptions(
+        platform=args.platform,
+        seed=args.seed,
+        fuzz_generator=args.fuzz_generator,
+        python=args.python,
+    )
+    return ServeSettings(
+        config=_load_config(args, source),
+        source=source,
+        git_ref=args.git_ref,
+        subdirectory=args.subdirectory,
+        options=options,
+        cron=args.cron or None,
+        timezone=args.timezone,
+        event=args.event,
+        any_model=args.any_model,
+        name_suffix=args.name_suffix,
+    )
+
+
+def build_deployments(settings: ServeSettings) -> list[Any]:
+    """The three RunnerDeployments of the safe_push flow."""
+    from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
+    from prefect.schedules import Cron
+
+    from flows.safe_push import safe_push
+
+    params = base_parameters(
+        settings.config,
+        settings.options,
+        settings.source,
+        settings.git_ref,
+        settings.subdirectory,
+    )
+    model = settings.config.model
+    suffix = settings.name_suffix
+    nightly = safe_push.to_deployment(
+        name=NIGHTLY + suffix,
+        schedules=[Cron(settings.cron, timezone=settings.timezone)] if settings.cron else [],
+        parameters=nightly_parameters(params),
+        description=f"Test-only run of cog-safe-push against the live {model}; "
+        "fails when the model regresses. Never pushes.",
+        tags=[*TAGS, NIGHTLY],
+    )
+    trigger = trigger_spec(
+        params, model=None if settings.any_model else model, event=settings.event
+    )
+    on_event = safe_push.to_deployment(
+        name=ON_MODEL_CHANGED + suffix,
+        parameters=params,
+        triggers=[DeploymentEventTrigger(**trigger)],
+        description=f"cog-safe-push started by a {settings.event} event; the event's payload "
+        "gives git_url, git_ref and subdirectory.",
+        tags=[*TAGS, ON_MODEL_CHANGED],
+    )
+    manual = safe_push.to_deployment(
+        name=MANUAL + suffix,
+        parameters=params,
+        description=f"cog-safe-push for {model}, started by hand: edit the form and run. "
+        "Credentials come from the environment, never from this form.",
+        tags=[*TAGS, MANUAL],
+    )
+    deployments = [nightly, on_event, manual]
+    for deployment in deployments:
+        schema = deployment._parameter_openapi_schema  # filled from the flow's signature
+        document_schema({"properties": schema.properties, "definitions": schema.definitions})
+    return deployments
+
+
+def describe(deployments: list[Any]) -> list[dict[str, Any]]:
+    """A JSON view of the deployments, for --print and for tests."""
+    out = []
+    for d in deployments:
+        out.append(
+            {
+                "name": d.name,
+                "flow_name": d.flow_name,
+                "schedules": [
+                    {"cron": s.schedule.cron, "timezone": s.schedule.timezone}
+                    for s in d.schedules or []
+                ],
+                "parameters": d.parameters,
+                "triggers": [t.model_dump(mode="json") for t in d.triggers],
+                "parameter_openapi_schema": d._parameter_openapi_schema.model_dump(),
+            }
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from_args(args)
+    except UsageError as exc:
+        print(f"deployments.serve: error: {exc}", file=sys.stderr)
+        return 2
+    deployments = build_deployments(settings)
+    if args.print_only:
+        print(json.dumps(describe(deployments), indent=2, default=str))
+        return 0
+    from prefect import serve
+
+    runner_kwargs: dict[str, Any] = {}
+    if args.poll_seconds:
+        runner_kwargs["query_seconds"] = args.poll_seconds
+    serve(*deployments, limit=args.limit, **runner_kwargs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,335 @@
+"""The local registry: models, versions, deployments and run records as files on disk.
+
+Layout under the registry root (plain JSON + directories, so a person can browse it):
+
+    models/<owner>/<name>/model.json            owner, name, hardware, latest version, history
+    models/<owner>/<name>/versions/<id>.json    one version: schema, code snapshot, weights
+    snapshots/<content hash>/                   the Cog directory as pushed (+ .cog schema)
+    weights/<version id>/                       weights a training produced for a version
+    deployments/<owner>/<name>.json             which model:version a deployment serves
+    runs/<run id>.json, outputs/<run id>/       every prediction/training and its files
+
+Writes are atomic (temp file + rename) and mutations hold a process-wide lock plus a
+file lock, because Prefect runs tasks in threads and several processes may share a registry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tasks.errors import UsageError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+ALWAYS_SKIPPED = {".git", ".cog", "__pycache__"}
+_thread_lock = threading.RLock()
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def split_ref(ref: str) -> tuple[str, str]:
+    """'owner/name' -> (owner, name); UsageError for anything that is not a safe name."""
+    parts = ref.split("/") if isinstance(ref, str) else []
+    if len(parts) != 2 or not all(_NAME.match(p) and p not in {".", ".."} for p in parts):
+        raise UsageError(f"model name {ref!r} must look like owner/name")
+    return parts[0], parts[1]
+
+
+def atomic_write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(value, handle, indent=2, default=str)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def read_json(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+# ---------------------------------------------------------------- .dockerignore
+
+
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """Docker's ignore-pattern syntax (Go filepath.Match plus `**`) as a regex."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**", i):
+            i += 2
+            if pattern.startswith("/", i):  # `**/` matches zero or more directories
+                i += 1
+                out.append("(?:.*/)?")
+            else:
+                out.append(".*")
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                body = pattern[i + 1 : end]
+                if body.startswith("^"):
+                    body = "!" + body[1:]
+                out.append(fnmatch.translate(f"[{body}]")[4:-3])
+                i = end
+        elif char == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    regex: re.Pattern[str]
+    negated: bool
+
+
+def parse_dockerignore(text: str) -> list[IgnoreRule]:
+    rules = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        if negated:
+            line = line[1:].strip()
+        line = os.path.normpath(line).replace(os.sep, "/").lstrip("/")
+        if line in {"", "."}:
+            continue
+        rules.append(IgnoreRule(_pattern_regex(line), negated))
+    return rules
+
+
+def is_ignored(relpath: str, rules: list[IgnoreRule]) -> bool:
+    """Docker semantics: patterns are anchored at the root, the last match wins, and a
+    pattern that matches a directory excludes everything below it."""
+    parts = relpath.split("/")
+    if any(part in ALWAYS_SKIPPED for part in parts):
+        return True
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for rule in rules:
+        if any(rule.regex.match(c) for c in candidates):
+            ignored = not rule.negated
+    return ignored
+
+
+def snapshot_files(cog_dir: Path) -> list[str]:
+    """Relative POSIX paths of the files a push includes, sorted."""
+    ignore_file = cog_dir / ".dockerignore"
+    rules = (
+        parse_dockerignore(ignore_file.read_text(encoding="utf-8")) if ignore_file.is_file() else []
+    )
+    found = []
+    for root, dirs, files in os.walk(cog_dir, followlinks=False):
+        rel_root = Path(root).relative_to(cog_dir).as_posix()
+        rel_root = "" if rel_root == "." else rel_root + "/"
+        dirs[:] = sorted(d for d in dirs if d not in ALWAYS_SKIPPED)
+        for name in files:
+            rel = rel_root + name
+            full = Path(root) / name
+            if not full.is_file():  # broken links, sockets
+                continue
+            if not is_ignored(rel, rules):
+                found.append(rel)
+    return sorted(found)
+
+
+def content_hash(cog_dir: Path, files: list[str]) -> str:
+    """A 64-hex id that changes exactly when the pushed content changes."""
+    digest = hashlib.sha256()
+    for rel in files:
+        full = cog_dir / rel
+        file_digest = hashlib.sha256()
+        with full.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                file_digest.update(chunk)
+        executable = os.access(full, os.X_OK)
+        digest.update(f"{rel}\0{int(executable)}\0{file_digest.hexdigest()}\n".encode())
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- registry
+
+
+class LocalRegistry:
+    """Files-on-disk registry. Every public method is safe to call from many threads."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).expanduser().resolve()
+        for sub in ("models", "snapshots", "weights", "deployments", "runs", "outputs", "tmp"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    # -- locking
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        with _thread_lock:
+            lock_path = self.root / ".lock"
+            with lock_path.open("a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- paths
+
+    def model_dir(self, ref: str) -> Path:
+        owner, name = split_ref(ref)
+        return self.root / "models" / owner / name
+
+    def version_path(self, ref: str, version_id: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{64}", version_id or ""):
+            raise UsageError(f"version id {version_id!r} is not a 64-character hex id")
+        return self.model_dir(ref) / "versions" / f"{version_id}.json"
+
+    def snapshot_dir(self, snapshot_id: str) -> Path:
+        return self.root / "snapshots" / snapshot_id
+
+    def run_path(self, run_id: str) -> Path:
+        return self.root / "runs" / f"{run_id}.json"
+
+    def outputs_dir(self, run_id: str) -> Path:
+        return self.root / "outputs" / run_id
+
+    # -- models
+
+    def get_model(self, ref: str) -> dict[str, Any] | None:
+        path = self.model_dir(ref) / "model.json"
+        return read_json(path) if path.is_file() else None
+
+    def create_model(self, ref: str, hardware: str | None, visibility: str) -> dict[str, Any]:
+        owner, name = split_ref(ref)
+        with self.locked():
+            existing = self.get_model(ref)
+            if existing is not None:
+                return existing
+            record = {
+                "owner": owner,
+                "name": name,
+                "visibility": visibility,
+                "hardware": hardware,
+                "created_at": now(),
+                "latest_version_id": None,
+                "history": [],
+            }
+            atomic_write_json(self.model_dir(ref) / "model.json", record)
+            return record
+
+    # -- versions
+
+    def get_version(self, ref: str, version_id: str) -> dict[str, Any] | None:
+        path = self.version_path(ref, version_id)
+        return read_json(path) if path.is_file() else None
+
+    def latest_version(self, ref: str) -> dict[str, Any] | None:
+        model = self.get_model(ref)
+        if not model or not model.get("latest_version_id"):
+            return None
+        return self.get_version(ref, model["latest_version_id"])
+
+    def add_version(self, ref: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Store the version (kept as first created when it exists) and make it latest."""
+        with self.locked():
+            model = self.get_model(ref)
+            if model is None:
+                raise UsageError(f"model {ref} does not exist in the local registry")
+            path = self.version_path(ref, record["id"])
+            if path.is_file():
+                record = read_json(path)
+            else:
+                record = {**record, "created_at": record.get("created_at") or now()}
+                atomic_write_json(path, record)
+            model["latest_version_id"] = record["id"]
+            model.setdefault("history", []).append({"id": record["id"], "at": now()})
+            atomic_write_json(self.model_dir(ref) / "model.json", model)
+            return record
+
+    def store_snapshot(self, cog_dir: Path, build: Any) -> tuple[str, dict[str, Any]]:
+        """Copy the pushable files of `cog_dir` into the content-addressed snapshot store.
+
+        `build(snapshot_dir) -> schema` runs once per new content (generating the OpenAPI
+        document inside the copy); an existing snapshot is reused as is.
+        Returns (snapshot id, schema).
+        """
+        cog_dir = Path(cog_dir).resolve()
+        files = snapshot_files(cog_dir)
+        snapshot_id = content_hash(cog_dir, files)
+        final = self.snapshot_dir(snapshot_id)
+        schema_file = final / ".cog" / "openapi_schema.json"
+        if schema_file.is_file():
+            return snapshot_id, read_json(schema_file)
+        staging = Path(tempfile.mkdtemp(prefix=f"{snapshot_id[:12]}-", dir=self.root / "tmp"))
+        try:
+            for rel in files:
+                target = staging / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(cog_dir / rel, target)
+            schema = build(staging)
+            try:
+                os.rename(staging, final)
+            except OSError:
+                if not schema_file.is_file():  # not an identical push that won the race
+                    raise
+                schema = read_json(schema_file)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return snapshot_id, schema
+
+    # -- deployments
+
+    def upsert_deployment(self, record: dict[str, Any]) -> dict[str, Any]:
+        path = self.root / "deployments" / record["owner"] / f"{record['name']}.json"
+        split_ref(f"{record['owner']}/{record['name']}")
+        with self.locked():
+            previous = read_json(path) if path.is_file() else None
+            merged = {
+                **record,
+                "created_at": (previous or {}).get("created_at") or now(),
+                "updated_at": now(),
+            }
+            atomic_write_json(path, merged)
+            return merged
+
+    def get_deployment(self, owner: str, name: str) -> dict[str, Any] | None:
+        split_ref(f"{owner}/{name}")
+        path = self.root / "deployments" / owner / f"{name}.json"
+        return read_json(path) if path.is_file() else None
+
+    # -- runs
+
+    def save_run(self, record: dict[str, Any]) -> Path:
+        path = self.run_path(record["id"])
+        atomic_write_json(path, record)
+        return path

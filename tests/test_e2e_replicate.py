@@ -1,0 +1,196 @@
+"""End to end on the replicate platform, against the fake Replicate API and the stand-in cog.
+
+The real `replicate` client talks HTTP to tests/fakes/replicate_server.py; pushes go through
+the stand-in `cog` executable, which registers versions with the fake (their schema is the
+example model's real one). The fake's "behaviours" play the part of the models on Replicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import copy_example, edit, set_config, stage
+from tests.fakes.replicate_server import FakeReplicate
+
+BIN = Path(__file__).resolve().parent / "fakes" / "bin"
+CANARY = "r8_CANARY_d0n0tl3ak_5ecret"
+MODEL, TEST_MODEL = "acme/hello", "acme/hello-test"
+
+
+def hello(greeting: str = "Hello"):
+    """What the example model does, as the fake runs it for a version."""
+
+    def behave(inputs: dict) -> str:
+        repeat = int(inputs.get("repeat", 1))
+        if not 1 <= repeat <= 3:
+            raise ValueError(f"repeat: must be between 1 and 3, got {repeat}")
+        name = str(inputs.get("name", "world")).strip() or "stranger"
+        line = f"{greeting}, {name}{inputs.get('punctuation', '!')}"
+        return " ".join([line] * repeat)
+
+    return behave
+
+
+@pytest.fixture
+def fake(monkeypatch, tmp_path):
+    with FakeReplicate(token=CANARY) as server:
+        server.add_model(MODEL, hardware="cpu")
+        server.set_behaviour(MODEL, hello())
+        server.set_behaviour(TEST_MODEL, hello())
+        monkeypatch.setenv("REPLICATE_API_TOKEN", CANARY)
+        monkeypatch.setenv("REPLICATE_BASE_URL", server.url)
+        monkeypatch.setenv("FAKE_REPLICATE_URL", server.url)
+        monkeypatch.setenv("FAKE_COG_PYTHON", sys.executable)
+        monkeypatch.setenv("PYTHONPATH", str(BIN.parent.parent.parent))
+        monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
+        monkeypatch.setenv("COG_SAFE_PUSH_HOME", str(tmp_path / "cache"))
+        yield server
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    target = copy_example("hello", tmp_path)
+    set_config(target, model=MODEL, test_model=TEST_MODEL)
+    return target
+
+
+def run(model_dir: Path, *flags: str) -> tuple[int, dict]:
+    from flows.safe_push import main
+
+    report_path = model_dir / "report.json"
+    report_path.unlink(missing_ok=True)
+    cwd = os.getcwd()
+    os.chdir(model_dir)
+    try:
+        code = main(["--platform", "replicate", "--report-json", str(report_path), *flags])
+    finally:
+        os.chdir(cwd)
+    return code, (json.loads(report_path.read_text()) if report_path.exists() else {})
+
+
+def test_first_push_passes_creates_test_model_and_pushes(fake, model_dir):
+    code, report = run(model_dir)
+    assert code == 0, report
+    assert report["pushed"] is True and report["platform"] == "replicate"
+    assert fake.models[TEST_MODEL]["visibility"] == "private"
+    assert fake.models[TEST_MODEL]["hardware"] == "cpu"
+    assert fake.latest_version_id(MODEL) == report["version"]
+    fuzz = stage(report, "fuzz")["predictions"]
+    assert len(fuzz) == 6 and all(p["url"] for p in fuzz)
+
+
+def test_second_run_compares_with_the_live_version_and_updates_the_deployment(fake, model_dir):
+    set_config(model_dir, deployment={"name": "hello-prod"})
+    assert run(model_dir)[0] == 0
+    dep = fake.deployments["acme/hello-prod"]
+    first_version = fake.latest_version_id(MODEL)
+    assert dep["current_release"]["version"] == first_version
+    assert dep["current_release"]["configuration"]["min_instances"] == 1
+    assert dep["current_release"]["configuration"]["max_instances"] == 20
+    edit(model_dir / "predict.py", 'self.greeting = "Hello"', 'self.greeting = "Hello"  # tidy')
+    code, report = run(model_dir)
+    assert code == 0, report
+    assert stage(report, "compare outputs")["status"] == "passed"
+    assert fake.deployments["acme/hello-prod"]["current_release"]["version"] == report["version"]
+    assert report["version"] != first_version
+
+
+def test_failed_check_pushes_nothing_to_model_or_deployment(fake, model_dir):
+    set_config(model_dir, deployment={"name": "hello-prod"})
+    assert run(model_dir)[0] == 0
+    live = fake.latest_version_id(MODEL)
+    release = json.dumps(fake.deployments["acme/hello-prod"]["current_release"], sort_keys=True)
+    fake.set_behaviour(TEST_MODEL, hello("Howdy"))
+    edit(model_dir / "predict.py", 'self.greeting = "Hello"', 'self.greeting = "Howdy"')
+    code, report = run(model_dir)
+    assert code == 1
+    assert stage(report, "compare outputs")["status"] == "failed"
+    assert fake.latest_version_id(MODEL) == live
+    after = json.dumps(fake.deployments["acme/hello-prod"]["current_release"], sort_keys=True)
+    assert after == release
+
+
+def test_transient_faults_still_reach_the_right_verdicts(fake, model_dir):
+    fake.faults(0.2, kinds=("429", "500", "503", "drop"), seed=11, retry_after=0)
+    code, report = run(model_dir)
+    assert code == 0, report
+    assert sum(fake.faults_injected.values()) > 0
+    # and a real failure is still a failure under the same noise
+    fake.set_behaviour(TEST_MODEL, hello("Howdy"))
+    edit(model_dir / "predict.py", 'self.greeting = "Hello"', 'self.greeting = "Howdy"')
+    code, report = run(model_dir, "--no-push")
+    assert code == 1 and stage(report, "compare outputs")["status"] == "failed"
+
+
+def test_prediction_past_timeout_is_canceled_on_the_server(fake, model_dir):
+    fake.set_behaviour(TEST_MODEL, hello(), latency=30)
+    set_config(
+        model_dir,
+        predict={"predict_timeout": 2, "test_cases": [{"inputs": {"name": "Ada"}}]},
+    )
+    code, report = run(model_dir, "--no-push")
+    assert code == 1
+    case = stage(report, "test cases")["predictions"][0]
+    assert case["status"] == "timeout" and case["verdict"] == "failed"
+    run_ = fake.runs[case["id"]]
+    assert run_.status == "canceled"
+
+
+def test_missing_model_is_a_usage_error_and_creates_nothing(fake, model_dir):
+    set_config(model_dir, model="acme/absent", test_model="acme/absent-test")
+    code, report = run(model_dir)
+    assert code == 2
+    assert "create it first" in report["error"]
+    assert "acme/absent-test" not in fake.models
+
+
+def test_rejected_token_is_caught_in_preflight(fake, model_dir, monkeypatch):
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_wrong")
+    code, report = run(model_dir)
+    assert code == 2
+    assert TEST_MODEL not in fake.models and fake.latest_version_id(MODEL) is None
+
+
+def test_canary_token_never_leaks(fake, model_dir, capfd):
+    fake.set_behaviour(TEST_MODEL, hello("Howdy"))
+    code, report = run(model_dir, "-vvv")
+    assert code == 0  # first push: nothing to compare against
+    fake.set_behaviour(TEST_MODEL, lambda inputs: (_ for _ in ()).throw(RuntimeError("kaput")))
+    edit(model_dir / "predict.py", 'self.greeting = "Hello"', 'self.greeting = "Hola"')
+    code, report = run(model_dir, "-vvv")
+    assert code == 1
+    out, err = capfd.readouterr()
+    assert CANARY not in out and CANARY not in err
+    assert CANARY not in json.dumps(report)
+    assert CANARY not in json.dumps(fake.requests, default=str)
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter
+    from prefect.client.schemas.filters import LogFilterFlowRunId
+
+    async def everything() -> str:
+        async with get_client() as client:
+            flow_run = await client.read_flow_run(report["flow_run_id"])
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id])
+                )
+            )
+            logs = await client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id]))
+            )
+            assert artifacts and logs
+            return json.dumps(
+                [flow_run.parameters, [a.data for a in artifacts], [l.message for l in logs]],
+                default=str,
+            )
+
+    dumped = asyncio.run(everything())
+    assert "kaput" in dumped  # the failure is there...
+    assert CANARY not in dumped  # ...the token is not
