@@ -113,8 +113,10 @@ def push_test_model(job: Job) -> tuple[StageResult, str | None]:
         ensure_model(spec, ref, job.config.test_hardware)
         state = push_test_version(spec, ref, job.cog_dir, options, return_state=True)
         version = state.result()
+        reused = state.name == "Cached"
         latest = latest_version(spec, ref)
-        if (latest is None or latest.id != version) and state.name == "Cached":
+        if (latest is None or latest.id != version) and reused:
+            reused = False
             get_run_logger().info(
                 "cached test version %s is no longer the latest; pushing again", version
             )
@@ -128,10 +130,13 @@ def push_test_model(job: Job) -> tuple[StageResult, str | None]:
                 f"pushed version {version} but the latest version of {ref} is {latest_id}"
             )
     except Exception as exc:  # noqa: BLE001 - a failed push is a failed stage, reported
-        return StageResult(
-            "push test model", "failed", str(exc), seconds=time.monotonic() - started
-        ), None
-    return StageResult("push test model", "passed", seconds=time.monotonic() - started), version
+        failed = StageResult("push test model", "failed", str(exc))
+        failed.seconds = time.monotonic() - started
+        return failed, None
+    detail = f"{'reused cached' if reused else 'pushed'} version {version}"
+    stage = StageResult("push test model", "passed", seconds=time.monotonic() - started)
+    stage.detail = detail
+    return stage, version
 
 
 def compare_inputs(

@@ -229,7 +229,9 @@ def _print_summary(report: dict[str, Any]) -> None:
     for column in ("stage", "status", "seconds", "predictions", "detail"):
         table.add_column(column)
     for stage in report["stages"]:
-        detail = stage["error"] or "; ".join(stage.get("warnings") or [])
+        detail = (
+            stage["error"] or "; ".join(stage.get("warnings") or []) or stage.get("detail") or ""
+        )
         table.add_row(
             stage["name"],
             stage["status"],

@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 
 from flows.safe_push import main
-from tasks.platforms import close_all, get_platform, resolve_spec
+from tasks.platforms import close_all, resolve_spec
+from tasks.platforms.local_registry import LocalRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -43,7 +44,7 @@ def set_config(model_dir: Path, **changes: Any) -> dict[str, Any]:
 
 def run(model_dir: Path, *flags: str) -> tuple[int, dict[str, Any]]:
     """Run `cog-safe-push` in `model_dir` on the local platform; return (exit code, JSON report)."""
-    report_path = model_dir / "report.json"
+    report_path = model_dir.parent / "report.json"
     report_path.unlink(missing_ok=True)
     import os
 
@@ -60,11 +61,8 @@ def run(model_dir: Path, *flags: str) -> tuple[int, dict[str, Any]]:
 
 def versions(model: str) -> list[str]:
     """Version ids of a model in the current local registry, oldest first."""
-    platform = get_platform(resolve_spec("local"))
-    try:
-        return platform.list_versions(model)  # type: ignore[attr-defined]
-    finally:
-        close_all()
+    registry = LocalRegistry(resolve_spec("local").registry or "")
+    return [record["id"] for record in registry.list_versions(model)]
 
 
 def stage(report: dict[str, Any], name: str) -> dict[str, Any]:

@@ -183,6 +183,26 @@ def test_event_body_names_the_model_and_rejects_bad_names():
     assert proc.returncode == 2 and "owner" in proc.stderr
 
 
+def test_serving_from_a_git_url_reads_the_config_from_the_clone(tmp_path):
+    from deployments.serve import build_parser as serve_parser
+    from deployments.serve import settings_from_args
+
+    repo = copy_example("hello", tmp_path)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "hello")
+    args = serve_parser().parse_args(["--git-url", repo.as_uri(), "--git-ref", "main"])
+    got = settings_from_args(args)
+    assert got.config == hello_config()
+    assert (got.source, got.git_ref) == (repo.as_uri(), "main")
+    proc = _python("-m", "deployments.serve", "--model-dir", str(tmp_path / "nope"), "--print")
+    assert proc.returncode == 2 and "not a directory" in proc.stderr
+    proc = _python("-m", "deployments.serve", "--model-dir", str(repo), "--print", "--cron", "")
+    assert proc.returncode == 0, proc.stderr
+    nightly = json.loads(proc.stdout)[0]
+    assert nightly["name"] == NIGHTLY and nightly["schedules"] == []
+
+
 def test_prefect_yaml_matches_the_served_deployments():
     spec = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     deployments = {d["name"]: d for d in spec["deployments"]}

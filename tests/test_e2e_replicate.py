@@ -63,7 +63,7 @@ def model_dir(tmp_path):
 def run(model_dir: Path, *flags: str) -> tuple[int, dict]:
     from flows.safe_push import main
 
-    report_path = model_dir / "report.json"
+    report_path = model_dir.parent / "report.json"
     report_path.unlink(missing_ok=True)
     cwd = os.getcwd()
     os.chdir(model_dir)

@@ -12,7 +12,9 @@ class Predictor(BasePredictor):
             description="How to end the greeting", choices=["!", ".", "?"], default="!"
         ),
         repeat: int = Input(description="How many times to greet", ge=1, le=3, default=1),
-        seed: int = Input(description="Random seed (the greeting is deterministic)", default=None),
+        seed: int | None = Input(
+            description="Random seed (the greeting is deterministic)", default=None
+        ),
     ) -> str:
         line = f"{self.greeting}, {name.strip() or 'stranger'}{punctuation}"
         return " ".join([line] * repeat)

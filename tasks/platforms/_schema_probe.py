@@ -92,7 +92,34 @@ def _describe(ref: str) -> dict[str, Any]:
                 "deprecated": field.deprecated,
             }
         )
+    accepts = _accepts(sys.modules[module_name], module_name, attr)
+    for item in inputs:
+        if accepts.get(item["name"]):
+            item["accept"] = accepts[item["name"]]
     return {"ref": ref, "inputs": inputs, "output": info.output.json_type()}
+
+
+def _accepts(module: Any, module_name: str, attr: str) -> dict[str, str]:
+    """`Input(accept=...)` per input: cog's introspection drops it, the signature keeps it."""
+    import inspect
+
+    target = getattr(module, attr)
+    functions = [target] if inspect.isfunction(target) else []
+    for name in ("run", "predict"):
+        method = getattr(target, name, None) if inspect.isclass(target) else None
+        if method is not None and getattr(method, "__module__", None) == module_name:
+            functions.append(method)
+    found: dict[str, str] = {}
+    for function in functions:
+        try:
+            parameters = inspect.signature(function).parameters.values()
+        except (TypeError, ValueError):
+            continue
+        for parameter in parameters:
+            accept = getattr(parameter.default, "accept", None)
+            if isinstance(accept, str) and accept:
+                found[parameter.name] = accept
+    return found
 
 
 def main(argv: list[str]) -> int:

@@ -139,7 +139,7 @@ def input_property(field: dict[str, Any], schemas: dict[str, Any]) -> dict[str, 
     else:
         prop["title"] = title(field["name"])
         prop.update(json_type)
-    if field.get("optional"):
+    if is_nullable(field):
         prop["nullable"] = True
     if field.get("default") is not None:
         prop["default"] = field["default"]
@@ -160,12 +160,26 @@ def input_property(field: dict[str, Any], schemas: dict[str, Any]) -> dict[str, 
     prop["x-order"] = field.get("order", 0)
     if field.get("deprecated"):
         prop["deprecated"] = True
+    if field.get("accept"):
+        prop["x-cog-accept"] = field["accept"]
     return prop
 
 
+def is_nullable(field: dict[str, Any]) -> bool:
+    """Optional inputs, and (as cog does) a bare `Secret = Input(default=None)`."""
+    if field.get("optional"):
+        return True
+    secret = bool((field.get("element_json_type") or {}).get("x-cog-secret"))
+    return secret and not field.get("is_array") and field.get("default") is None
+
+
 def is_required(field: dict[str, Any]) -> bool:
-    """Cog requires an input that has no default and is not Optional."""
-    return field.get("default") is None and not field.get("optional")
+    """Cog requires an input without a default unless it is nullable.
+
+    `seed: int = Input(default=None)` is required: cog treats a None default on a
+    non-Optional type as "no default" (both its runtime and static generators).
+    """
+    return field.get("default") is None and not is_nullable(field)
 
 
 def input_object(

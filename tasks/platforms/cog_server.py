@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import logging
 import os
 import signal
 import socket
@@ -54,6 +55,7 @@ if orphaned.is_set():
 sys.exit(code)
 """
 
+logger = logging.getLogger(__name__)
 READY_STATES = {"READY", "BUSY"}
 FAILED_STATES = {"SETUP_FAILED", "DEFUNCT", "UNHEALTHY"}
 
@@ -177,6 +179,13 @@ class CogServer:
             log.close()
         self.port = port
         self.starts += 1
+        logger.info(
+            "started %s server for %s on port %d (log: %s)",
+            "train" if self.train else "predict",
+            self.workdir.name,
+            port,
+            self.log_path,
+        )
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -223,10 +232,8 @@ class CogServer:
         pgid = proc.pid  # session leader: its pid is the group id
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -239,6 +239,10 @@ class LocalPlatform:
         record = self._version_record(ref, version_id)
         return VersionInfo(record["id"], record["openapi_schema"], record.get("created_at"))
 
+    def list_versions(self, ref: str) -> list[str]:
+        """Version ids of `ref`, oldest first (not in the protocol: local inspection)."""
+        return [record["id"] for record in self.registry.list_versions(ref)]
+
     def _build_snapshot(self, snapshot: Path) -> dict[str, Any]:
         refs = predictor_refs(read_cog_yaml(snapshot))
         if not refs:
@@ -413,7 +417,7 @@ class LocalPlatform:
             status=status,  # type: ignore[arg-type]
             output=output,
             remote_output=output,
-            error=response.get("error") if status != "succeeded" else None,
+            error=None if status == "succeeded" else (response.get("error") or status),
             logs=record["logs"],
             seconds=seconds,
             url=file_url(path),

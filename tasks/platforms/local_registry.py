@@ -259,6 +259,14 @@ class LocalRegistry:
             return None
         return self.get_version(ref, model["latest_version_id"])
 
+    def list_versions(self, ref: str) -> list[dict[str, Any]]:
+        """Every version of the model, oldest first (by first push)."""
+        folder = self.model_dir(ref) / "versions"
+        if not folder.is_dir():
+            return []
+        records = [read_json(path) for path in folder.glob("*.json")]
+        return sorted(records, key=lambda r: (r.get("created_at") or "", r["id"]))
+
     def add_version(self, ref: str, record: dict[str, Any]) -> dict[str, Any]:
         """Store the version (kept as first created when it exists) and make it latest."""
         with self.locked():

@@ -1,0 +1,224 @@
+"""Benchmark: the predict flow on the replicate platform against the fake Replicate API.
+
+Prints: wall seconds of a 20-iteration fuzz run at parallel 4 with a fixed per-prediction
+latency, the ideal lower bound (fixed stages + ceil(predictions / parallel) x latency) and the
+ratio; API requests per prediction; GPU-seconds spent after the first failure of a failing
+run with and without --fail-fast; GPU-seconds of an unchanged rerun against the first run.
+
+Run: .venv/bin/python benchmarks/predict_flow.py [--latency 1.0] [--iterations 20]
+It starts its own Prefect server (SQLite in a temporary directory) unless PREFECT_API_URL is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+WORK = Path(tempfile.mkdtemp(prefix="cog-safe-push-bench-"))
+TOKEN = "r8_benchmark_token"
+MODEL, TEST_MODEL = "acme/hello", "acme/hello-test"
+PREDICTION_STAGES = {"compare outputs", "test cases", "fuzz"}
+
+
+@contextmanager
+def prefect_server():
+    if os.environ.get("PREFECT_API_URL"):
+        yield
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    os.environ["PREFECT_HOME"] = str(WORK / "prefect")
+    os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
+    log = open(WORK / "server.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-ui",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(os.environ["PREFECT_API_URL"] + "/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def hello(inputs: dict) -> str:
+    repeat = int(inputs.get("repeat", 1))
+    if not 1 <= repeat <= 3:
+        raise ValueError(f"repeat must be between 1 and 3, got {repeat}")
+    line = f"Hello, {str(inputs.get('name', 'world')).strip() or 'stranger'}{inputs.get('punctuation', '!')}"
+    return " ".join([line] * repeat)
+
+
+def crashes_on_three(inputs: dict) -> str:
+    if int(inputs.get("repeat", 1)) == 3:
+        raise RuntimeError("cannot repeat three times")
+    return hello(inputs)
+
+
+def _ts(text: str | None) -> float | None:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() if text else None
+
+
+def gpu_seconds(fake, since: float | None = None, ids: set[str] | None = None) -> float:
+    """Seconds models spent processing (after `since`, a wall-clock timestamp, if given)."""
+    total = 0.0
+    now = time.time()
+    for run in fake.runs.values():
+        if ids is not None and run.id not in ids:
+            continue
+        start, end = _ts(run.started_at), _ts(run.completed_at) or now
+        if start is None:
+            continue
+        if since is not None:
+            start = max(start, since)
+        total += max(0.0, end - start)
+    return total
+
+
+def run_cli(model_dir: Path, *flags: str) -> tuple[int, dict, float]:
+    from flows.safe_push import main
+
+    report_path = model_dir / "report.json"
+    cwd = os.getcwd()
+    os.chdir(model_dir)
+    started = time.monotonic()
+    try:
+        code = main(["--platform", "replicate", "--report-json", str(report_path), *flags])
+    finally:
+        os.chdir(cwd)
+    return code, json.loads(report_path.read_text()), time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=1.0)
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--parallel", type=int, default=4)
+    args = parser.parse_args()
+
+    from tests.fakes.replicate_server import FakeReplicate
+
+    os.environ.update(
+        {
+            "REPLICATE_API_TOKEN": TOKEN,
+            "COG_SAFE_PUSH_HOME": str(WORK / "cache"),
+            "PATH": f"{ROOT / 'tests' / 'fakes' / 'bin'}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "FAKE_COG_PYTHON": sys.executable,
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    os.environ.pop("ANTHROPIC_API_KEY", None)
+    model_dir = WORK / "hello"
+    shutil.copytree(ROOT / "examples" / "hello", model_dir)
+    common = [
+        "--parallel",
+        str(args.parallel),
+        "--fuzz-iterations",
+        str(args.iterations),
+        "--seed",
+        "1",
+        "--fuzz-fixed-inputs",
+        "seed=7",
+        "-v",
+    ]
+    with prefect_server(), FakeReplicate(token=TOKEN) as fake:
+        os.environ["REPLICATE_BASE_URL"] = fake.url
+        os.environ["FAKE_REPLICATE_URL"] = fake.url
+        fake.add_model(MODEL)
+        fake.set_behaviour(MODEL, hello)
+        fake.set_behaviour(TEST_MODEL, hello)
+        # A live version to compare against (not measured).
+        assert run_cli(model_dir, "--fuzz-iterations", "0")[0] == 0
+
+        fake.latency = args.latency
+        fake.reset_counts()
+        before = set(fake.runs)
+        code, report, wall = run_cli(model_dir, "--no-push", *common)
+        assert code == 0, report["error"]
+        first_ids = set(fake.runs) - before
+        predictions = len(first_ids)
+        fixed = sum(s["seconds"] for s in report["stages"] if s["name"] not in PREDICTION_STAGES)
+        ideal = fixed + math.ceil(predictions / args.parallel) * args.latency
+        creates = fake.count("POST", "/v1/predictions")
+        print(
+            f"predictions: {predictions} (parallel {args.parallel}, latency {args.latency:.2f} s)"
+        )
+        print(f"wall seconds: {wall:.2f}")
+        print(
+            f"ideal lower bound: {ideal:.2f} (fixed stages {fixed:.2f} + {math.ceil(predictions / args.parallel)} x {args.latency:.2f})"
+        )
+        print(f"ratio wall / ideal: {wall / ideal:.2f}")
+        print(
+            f"API requests: {fake.api_requests()} for {creates} prediction creates = {fake.api_requests() / max(creates, 1):.2f} per prediction"
+        )
+        first_gpu = gpu_seconds(fake, ids=first_ids)
+
+        before = set(fake.runs)
+        code, report, rerun_wall = run_cli(model_dir, "--no-push", *common)
+        rerun_ids = set(fake.runs) - before
+        rerun_gpu = gpu_seconds(fake, ids=rerun_ids)
+        push = next(s for s in report["stages"] if s["name"] == "push test model")
+        print(
+            f"unchanged rerun: {len(rerun_ids)} predictions, {rerun_gpu:.2f} GPU-s vs {first_gpu:.2f} GPU-s first run; wall {rerun_wall:.2f} s; test model: {push['detail']}"
+        )
+
+        fake.set_behaviour(TEST_MODEL, crashes_on_three)
+        (model_dir / "predict.py").write_text(
+            (model_dir / "predict.py").read_text() + "\n# failing variant\n"
+        )
+        for flags in (["--fail-fast"], []):
+            before = set(fake.runs)
+            code, report, failing_wall = run_cli(
+                model_dir, "--no-push", "--refresh-fuzz", *flags, *common
+            )
+            ids = set(fake.runs) - before
+            failed_at = min(
+                (_ts(fake.runs[i].completed_at) for i in ids if fake.runs[i].status == "failed"),
+                default=None,
+            )
+            after = gpu_seconds(fake, since=failed_at, ids=ids) if failed_at else 0.0
+            label = "with --fail-fast" if flags else "without --fail-fast"
+            print(
+                f"failing run {label}: exit {code}, {len(ids)} predictions started, {after:.2f} GPU-s after the first failure, wall {failing_wall:.2f} s"
+            )
+            time.sleep(args.latency + 0.5)  # let canceled runs settle before the next measurement
+    shutil.rmtree(WORK, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
