@@ -22,7 +22,13 @@ from PIL import Image
 from tasks.errors import PlatformError, UsageError
 from tasks.platforms import Platform
 from tasks.platforms.base import DeploymentSpec, PlatformSpec, PushOptions
-from tasks.platforms.local import LocalPlatform
+from tasks.platforms.local import (
+    LocalPlatform,
+    decode_data_uri,
+    file_inputs_as_paths,
+    localize_files,
+    may_hold_files,
+)
 from tasks.platforms.local_registry import is_ignored, parse_dockerignore, snapshot_files
 
 MODELS = Path(__file__).parent / "models"
@@ -200,6 +206,44 @@ def test_deployment_is_recorded(platform: LocalPlatform, echo: str) -> None:
         platform.upsert_deployment(spec, "tester/echo", "f" * 64)
 
 
+# ---------------------------------------------------------------- pure helpers
+
+
+def test_data_uris_decode_and_become_files() -> None:
+    assert decode_data_uri("data:text/plain;base64,aGk=") == ("text/plain", b"hi")
+    assert decode_data_uri("data:,a%20b") == ("text/plain", b"a b")
+    assert decode_data_uri("https://example.com/x.png") is None
+    saved = []
+
+    def save(name: str, mime: str, data: bytes) -> str:
+        saved.append((name, mime, data))
+        return f"file:///out/{name}"
+
+    out = localize_files({"a": ["data:image/png;base64,AAE=", "plain"], "b": 3}, save, "output")
+    assert out == {"a": ["file:///out/output_a_0", "plain"], "b": 3}
+    assert saved == [("output_a_0", "image/png", b"\x00\x01")]
+
+
+def test_which_outputs_may_hold_files() -> None:
+    assert may_hold_files({"title": "Output", "type": "string", "format": "uri"})
+    assert may_hold_files({"type": "array", "items": {"type": "string", "format": "uri"}})
+    assert may_hold_files({"title": "Output"})  # Any
+    assert not may_hold_files({"title": "Output", "type": "string"})
+
+
+def test_file_urls_become_paths_only_for_file_inputs() -> None:
+    props = {
+        "image": {"type": "string", "format": "uri"},
+        "images": {"type": "array", "items": {"type": "string", "format": "uri"}},
+        "text": {"type": "string"},
+    }
+    converted = file_inputs_as_paths(
+        {"image": "file:///tmp/a%20b.png", "images": ["file:///x"], "text": "file:///keep"},
+        props,
+    )
+    assert converted == {"image": "/tmp/a b.png", "images": ["/x"], "text": "file:///keep"}
+
+
 # ---------------------------------------------------------------- predictions
 
 
@@ -336,6 +380,32 @@ def test_setup_failure_is_a_failed_prediction(platform: LocalPlatform, tmp_path:
     result = platform.predict("tester/nosetup", version, {"text": "x"}, 60)
     assert result.status == "failed"
     assert "setup failed" in result.error and "no weights here" in result.error
+
+
+def test_a_crashed_worker_is_replaced(platform: LocalPlatform, tmp_path: Path) -> None:
+    (tmp_path / "cog.yaml").write_text('predict: "predict.py:Predictor"\n')
+    (tmp_path / "predict.py").write_text(
+        textwrap.dedent(
+            """
+            import os
+            from cog import BasePredictor
+            class Predictor(BasePredictor):
+                def predict(self, crash: bool = False) -> str:
+                    if crash:
+                        os._exit(3)
+                    return f"pid={os.getpid()}"
+            """
+        )
+    )
+    version = platform.push("tester/crashy", str(tmp_path), PushOptions())
+    first = platform.predict("tester/crashy", version, {}, 60)
+    crashed = platform.predict("tester/crashy", version, {"crash": True}, 60)
+    assert crashed.status == "failed" and "crash" in crashed.error.lower()
+    started = time.monotonic()
+    after = platform.predict("tester/crashy", version, {}, 60)
+    assert after.ok, after.error
+    assert after.output != first.output  # a new worker process
+    assert time.monotonic() - started < 20
 
 
 # ---------------------------------------------------------------- training

@@ -386,7 +386,7 @@ def describe_signatures(
     cog_dir: str | os.PathLike[str],
     refs: dict[str, str],
     python: str | None = None,
-    timeout: float = 120.0,
+    timeout: float = 300.0,
 ) -> dict[str, Any]:
     """Run the probe in the model's interpreter; {"predict": sig, "train": sig}."""
     python = python or sys.executable
@@ -448,3 +448,29 @@ def write_schema(cog_dir: str | os.PathLike[str], document: dict[str, Any]) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, sort_keys=False), encoding="utf-8")
     return path
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tasks.platforms.cog_schema DIR [--python PATH]`: print DIR's OpenAPI document."""
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m tasks.platforms.cog_schema")
+    parser.add_argument("cog_dir")
+    parser.add_argument("--python", default=None)
+    args = parser.parse_args(argv)
+    try:
+        document = generate_schema(args.cog_dir, args.python)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    json.dump(document, sys.stdout, indent=2)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

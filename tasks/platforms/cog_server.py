@@ -295,14 +295,19 @@ class CogServer:
             time.sleep(0.05)
         return False
 
+    def _broken(self) -> bool:
+        """coglet reports UNHEALTHY/DEFUNCT after its worker died; only a restart helps."""
+        status = (self.health() or {}).get("status")
+        return status in {"UNHEALTHY", "DEFUNCT"} or (status is None and not self.alive)
+
     def run(self, run_id: str, inputs: dict[str, Any], timeout: float | None) -> dict[str, Any]:
         """One prediction/training; coglet's response, or a synthetic failed/timeout one.
 
-        Waiting for a free slot does not count against `timeout`; only the run itself does.
-        A run past its timeout is canceled, and the server is restarted if it does not
-        become idle within a grace period (a model stuck in C code ignores cancellation).
+        Waiting for a free slot does not count against `timeout`; only the run itself does,
+        and `wall_seconds` in the answer is the run's own wall time. A run past its timeout
+        is canceled, and the server is restarted if it does not become idle within a grace
+        period (a model stuck in C code ignores cancellation).
         """
-        plural = "trainings" if self.train else "predictions"
         with self._slots:
             self.ensure_started()
             if self.setup_error is not None:
@@ -311,47 +316,62 @@ class CogServer:
                     "status": "failed",
                     "error": self.setup_error,
                     "logs": self.setup_logs,
+                    "wall_seconds": 0.0,
                 }
             with self._inflight_lock:
                 self._inflight.add(run_id)
             started = time.monotonic()
             try:
-                while True:
-                    remaining = None
-                    if timeout and timeout > 0:
-                        remaining = max(0.01, timeout - (time.monotonic() - started))
-                    try:
-                        status, body = self._request(
-                            "PUT", f"/{plural}/{run_id}", {"input": inputs}, timeout=remaining
-                        )
-                    except TimeoutError:
-                        self.cancel(run_id)
-                        if not self._wait_idle():
-                            self.stop_process()
-                        return {
-                            "id": run_id,
-                            "status": "timeout",
-                            "error": f"timed out after {timeout:g}s; canceled",
-                        }
-                    except (OSError, http.client.HTTPException) as exc:
-                        alive = self.alive
-                        tail = self.log_tail(1500)
-                        self.stop_process()
-                        why = "model server crashed" if not alive else f"request failed: {exc}"
-                        return {"id": run_id, "status": "failed", "error": f"{why}\n{tail}"}
-                    waited = time.monotonic() - started
-                    if status == 409 and waited < (timeout or self.cancel_grace):
-                        time.sleep(0.05)  # a canceled run is still winding down
-                        continue
-                    break
+                response = self._exchange(run_id, inputs, timeout, started)
             finally:
                 with self._inflight_lock:
                     self._inflight.discard(run_id)
+            response["wall_seconds"] = time.monotonic() - started
+            return response
+
+    def _exchange(
+        self, run_id: str, inputs: dict[str, Any], timeout: float | None, started: float
+    ) -> dict[str, Any]:
+        plural = "trainings" if self.train else "predictions"
+        while True:
+            remaining = None
+            if timeout and timeout > 0:
+                remaining = max(0.01, timeout - (time.monotonic() - started))
+            try:
+                status, body = self._request(
+                    "PUT", f"/{plural}/{run_id}", {"input": inputs}, timeout=remaining
+                )
+            except TimeoutError:
+                self.cancel(run_id)
+                if not self._wait_idle():
+                    self.stop_process()
+                return {
+                    "id": run_id,
+                    "status": "timeout",
+                    "error": f"timed out after {timeout:g}s; canceled",
+                }
+            except (OSError, http.client.HTTPException) as exc:
+                alive = self.alive
+                tail = self.log_tail(1500)
+                self.stop_process()
+                why = "model server crashed" if not alive else f"request failed: {exc}"
+                return {"id": run_id, "status": "failed", "error": f"{why}\n{tail}"}
+            waited = time.monotonic() - started
+            if status == 409 and waited < (timeout or self.cancel_grace):
+                if self._broken():  # a crashed worker leaves its slot taken for good
+                    self.stop_process()
+                    self.ensure_started()
+                    if self.setup_error is not None:
+                        return {"id": run_id, "status": "failed", "error": self.setup_error}
+                else:
+                    time.sleep(0.05)  # a canceled run is still winding down
+                continue
+            break
+        if isinstance(body, dict) and body.get("status") == "failed" and self._broken():
+            self.stop_process()  # the next run starts a fresh server
         if status == 422:
             return {"id": run_id, "status": "failed", "error": validation_message(body)}
-        if not isinstance(body, dict):
-            return {"id": run_id, "status": "failed", "error": f"HTTP {status}: {body}"}
-        if status >= 400 and "status" not in body:
+        if not isinstance(body, dict) or (status >= 400 and "status" not in body):
             return {"id": run_id, "status": "failed", "error": f"HTTP {status}: {body}"}
         return body
 
