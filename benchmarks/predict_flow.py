@@ -113,7 +113,7 @@ def gpu_seconds(fake, since: float | None = None, ids: set[str] | None = None) -
 def run_cli(model_dir: Path, *flags: str) -> tuple[int, dict, float]:
     from flows.safe_push import main
 
-    report_path = model_dir / "report.json"
+    report_path = WORK / "report.json"
     cwd = os.getcwd()
     os.chdir(model_dir)
     started = time.monotonic()
@@ -145,6 +145,9 @@ def main() -> None:
     os.environ.pop("ANTHROPIC_API_KEY", None)
     model_dir = WORK / "hello"
     shutil.copytree(ROOT / "examples" / "hello", model_dir)
+    config = (model_dir / "cog-safe-push.yaml").read_text()
+    config = config.replace("model: examples/hello\n", f"model: {MODEL}\n")
+    (model_dir / "cog-safe-push.yaml").write_text(config.replace("examples/hello-test", TEST_MODEL))
     common = [
         "--parallel",
         str(args.parallel),
@@ -201,11 +204,11 @@ def main() -> None:
         (model_dir / "predict.py").write_text(
             (model_dir / "predict.py").read_text() + "\n# failing variant\n"
         )
-        for flags in (["--fail-fast"], []):
+        for index, flags in enumerate((["--fail-fast"], [])):
             before = set(fake.runs)
-            code, report, failing_wall = run_cli(
-                model_dir, "--no-push", "--refresh-fuzz", *flags, *common
-            )
+            # a fixed seed of its own per run, so no run replays another's cached predictions
+            own = [*common[:-2], f"seed={100 + index}", "-v"]
+            code, report, failing_wall = run_cli(model_dir, "--no-push", *flags, *own)
             ids = set(fake.runs) - before
             failed_at = min(
                 (_ts(fake.runs[i].completed_at) for i in ids if fake.runs[i].status == "failed"),

@@ -98,9 +98,17 @@ class _Run:
             remote_output=result.remote_output,
         )
 
-    def submit(self, ref: str, version: str, inputs: dict[str, Any]) -> Any:
+    def submit(
+        self, ref: str, version: str, inputs: dict[str, Any], stop_on_failure: bool = True
+    ) -> Any:
         return run_model.submit(
-            self.job.spec, ref, version, inputs, self.timeout, destination=self.destination
+            self.job.spec,
+            ref,
+            version,
+            inputs,
+            self.timeout,
+            destination=self.destination,
+            stop_on_failure=stop_on_failure and self.job.options.fail_fast,
         )
 
 
@@ -163,57 +171,91 @@ def compare_inputs(
     return inputs
 
 
-def _compare_stage(
+def _stage(name: str, records: list[PredictionRecord], started: float) -> StageResult:
+    """Judge a stage; runs canceled because the run is stopping count as skipped."""
+    if abort.stopped():
+        for record in records:
+            if record.status == "canceled":
+                record.verdict, record.message = "skipped", abort.reason()
+    return stage_from_records(name, records, time.monotonic() - started)
+
+
+class _Pending:
+    """A stage whose predictions are submitted; `collect` waits and judges them.
+
+    Submitting every stage before collecting any lets compare, test-case and fuzz
+    predictions share the `parallel` workers instead of waiting for each other.
+    """
+
+    def __init__(self, name: str, collect: Any) -> None:
+        self.name = name
+        self.collect = collect
+
+
+def _submit_compare(
     run: _Run, live_ref: str, live_version: str, live_doc: dict, test_version: str, new_doc: dict
-) -> StageResult:
+) -> _Pending:
     started = time.monotonic()
     inputs = compare_inputs(run.job, run.fuzz, live_doc, new_doc)
     live_future = run.submit(live_ref, live_version, inputs)
     test_future = run.submit(run.job.test_model, test_version, inputs)
-    live, test = outcome(live_future), outcome(test_future)
-    record = compare_runs(
-        live, test, inputs, is_deterministic(inputs), run.job.options.ai_model, run.timeout
-    )
-    return stage_from_records(run.name("compare outputs"), [record], time.monotonic() - started)
+
+    def collect() -> StageResult:
+        live, test = outcome(live_future), outcome(test_future)
+        record = compare_runs(
+            live, test, inputs, is_deterministic(inputs), run.job.options.ai_model, run.timeout
+        )
+        return _stage(run.name("compare outputs"), [record], started)
+
+    return _Pending(run.name("compare outputs"), collect)
 
 
-def _test_case_stage(run: _Run, test_version: str) -> StageResult:
+def _submit_test_cases(run: _Run, test_version: str) -> _Pending:
     started = time.monotonic()
     cases = run.job.test_cases(run.mode)
-    futures = [run.submit(run.job.test_model, test_version, dict(c.inputs)) for c in cases]
-    checks = []
-    for index, (case, future) in enumerate(zip(cases, futures, strict=True), start=1):
-        result = outcome(future)
-        record = run.record(
-            "test cases",
-            f"test case {index}: {describe_case(case.checker_dict())}",
-            dict(case.inputs),
-            result,
+    futures = [
+        run.submit(
+            run.job.test_model,
+            test_version,
+            dict(c.inputs),
+            stop_on_failure=c.error_contains is None,
         )
-        case_dict = case.checker_dict() | {"inputs": dict(case.inputs)}
-        checks.append(check_case.submit(case_dict, record, result, run.job.options.ai_model))
-    records = []
-    for check, case in zip(checks, cases, strict=True):
-        try:
-            records.append(check.result())
-        except Exception as exc:  # noqa: BLE001 - a checker that could not decide fails the case
-            records.append(
-                PredictionRecord(
-                    run.name("test cases"),
-                    describe_case(case.checker_dict()),
-                    dict(case.inputs),
-                    "failed",
-                    "error",
-                    message=f"checker error: {exc}",
+        for c in cases
+    ]
+
+    def collect() -> StageResult:
+        checks = []
+        for index, (case, future) in enumerate(zip(cases, futures, strict=True), start=1):
+            result = outcome(future)
+            label = f"test case {index}: {describe_case(case.checker_dict())}"
+            record = run.record("test cases", label, dict(case.inputs), result)
+            case_dict = case.checker_dict() | {"inputs": dict(case.inputs)}
+            checks.append(check_case.submit(case_dict, record, result, run.job.options.ai_model))
+        records = []
+        for check, case in zip(checks, cases, strict=True):
+            try:
+                records.append(check.result())
+            except Exception as exc:  # noqa: BLE001 - a checker that could not decide fails
+                records.append(
+                    PredictionRecord(
+                        run.name("test cases"),
+                        describe_case(case.checker_dict()),
+                        dict(case.inputs),
+                        "failed",
+                        "error",
+                        message=f"checker error: {exc}",
+                    )
                 )
-            )
-    return stage_from_records(run.name("test cases"), records, time.monotonic() - started)
+        return _stage(run.name("test cases"), records, started)
+
+    return _Pending(run.name("test cases"), collect)
 
 
-def _fuzz_stage(run: _Run, test_version: str, new_doc: dict[str, Any]) -> StageResult:
+def _submit_fuzz(run: _Run, test_version: str, new_doc: dict[str, Any]) -> _Pending:
     started = time.monotonic()
     job, fuzz = run.job, run.fuzz
     options = job.options
+    name = run.name("fuzz")
     generator = options.fuzz_generator or ("ai" if ai_available() else "schema")
     try:
         payloads = fuzz_task(options.refresh_fuzz)(
@@ -228,10 +270,9 @@ def _fuzz_stage(run: _Run, test_version: str, new_doc: dict[str, Any]) -> StageR
             ai_model=options.ai_model,
         )
     except Exception as exc:  # noqa: BLE001 - generation trouble fails the stage, clearly
-        return StageResult(run.name("fuzz"), "failed", f"could not generate fuzz inputs: {exc}")
-    run.logger.info(
-        "%s: %d inputs from the %s generator", run.name("fuzz"), len(payloads), generator
-    )
+        failed = StageResult(name, "failed", f"could not generate fuzz inputs: {exc}")
+        return _Pending(name, lambda: failed)
+    run.logger.info("%s: %d inputs from the %s generator", name, len(payloads), generator)
     futures = run_model.map(
         unmapped(job.spec),
         unmapped(job.test_model),
@@ -239,24 +280,26 @@ def _fuzz_stage(run: _Run, test_version: str, new_doc: dict[str, Any]) -> StageR
         payloads,
         unmapped(run.timeout),
         destination=unmapped(run.destination),
+        stop_on_failure=unmapped(options.fail_fast),
     )
-    index_of = {id(f): i for i, f in enumerate(futures)}
-    records: list[PredictionRecord | None] = [None] * len(futures)
-    progress = Progress(job.model, len(futures), run.name("fuzz").replace(" ", "-"))
-    for future in as_completed(list(futures)):
-        i = index_of[id(future)]
-        result = outcome(future)
-        record = run.record("fuzz", f"fuzz {i + 1}", payloads[i], result)
-        ok, why = run_verdict(result, run.timeout)
-        if not ok:
-            record.verdict, record.message = "failed", why
-            if options.fail_fast and not abort.stopped():
-                abort.request_stop(f"--fail-fast after fuzz {i + 1} failed")
-                get_platform(job.spec).cancel_all()
-        records[i] = record
-        progress.advance()
-    done = [r for r in records if r is not None]
-    return stage_from_records(run.name("fuzz"), done, time.monotonic() - started)
+
+    def collect() -> StageResult:
+        index_of = {id(f): i for i, f in enumerate(futures)}
+        records: list[PredictionRecord | None] = [None] * len(futures)
+        progress = Progress(job.model, len(futures), name.replace(" ", "-"))
+        for future in as_completed(list(futures)):
+            i = index_of[id(future)]
+            result = outcome(future)
+            record = run.record("fuzz", f"fuzz {i + 1}", payloads[i], result)
+            ok, why = run_verdict(result, run.timeout)
+            if not ok:
+                record.verdict, record.message = "failed", why
+            records[i] = record
+            progress.advance()
+        done = [r for r in records if r is not None]
+        return _stage(name, done, started)
+
+    return _Pending(name, collect)
 
 
 def run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
@@ -288,18 +331,27 @@ def run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
         )
         if not run.add(stage):
             return run.outcome
-        section = job.config.predict
-        if not run.train and (section is None or section.compare_outputs):
-            stage = _compare_stage(
-                run, job.model, live.id, live.openapi_schema, test_version, new_doc
-            )
-            if not run.add(stage):
-                return run.outcome
+    pending: list[_Pending] = []
+    section = job.config.predict
+    if live is not None and not run.train and (section is None or section.compare_outputs):
+        pending.append(
+            _submit_compare(run, job.model, live.id, live.openapi_schema, test_version, new_doc)
+        )
     if run.train and (job.test_cases(mode) or run.fuzz.iterations > 0):
         hardware = job.config.train.destination_hardware if job.config.train else "cpu"
         ensure_model(job.spec, run.destination, hardware)
-    if job.test_cases(mode) and not run.add(_test_case_stage(run, test_version)):
-        return run.outcome
+    if job.test_cases(mode):
+        pending.append(_submit_test_cases(run, test_version))
     if run.fuzz.iterations > 0:
-        run.add(_fuzz_stage(run, test_version, new_doc))
+        pending.append(_submit_fuzz(run, test_version, new_doc))
+    for item in pending:
+        stage = item.collect()
+        if not run.add(stage):
+            # fail-fast: what is still queued returns at once, canceled; report it as skipped
+            for rest in pending[pending.index(item) + 1 :]:
+                rest.collect()
+                run.outcome.stages.append(
+                    StageResult(rest.name, "skipped", detail=f"skipped: {abort.reason()}")
+                )
+            break
     return run.outcome

@@ -18,6 +18,7 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Failed
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.checks import CheckOutcome
 from flows.cli import parse_args
@@ -108,12 +109,13 @@ def _run(job: Job) -> dict[str, Any]:
 
     test_version: str | None = None
     outcomes: list[CheckOutcome] = []
+    runner = {"task_runner": ThreadPoolTaskRunner(max_workers=config.parallel)}
     if config.train is not None:
-        outcomes.append(train_flow(job))
+        outcomes.append(train_flow.with_options(**runner)(job))
         test_version = outcomes[-1].test_version
     stop = options.fail_fast and any(o.failed for o in outcomes)
     if (config.predict is not None or config.train is None) and not stop:
-        outcomes.append(predict_flow(job, test_version))
+        outcomes.append(predict_flow.with_options(**runner)(job, test_version))
         test_version = outcomes[-1].test_version or test_version
     for item in outcomes:
         stages += item.stages

@@ -57,15 +57,25 @@ def run_model(
     inputs: dict[str, Any],
     timeout: float,
     destination: str | None = None,
+    stop_on_failure: bool = False,
 ) -> RunResult:
-    """One prediction (or, with a destination, one training) on the platform."""
+    """One prediction (or, with a destination, one training) on the platform.
+
+    With `stop_on_failure` (--fail-fast), a run that fails outright stops the whole run from
+    here, in the worker, so no queued prediction starts while the flow catches up.
+    """
     if abort.stopped():
-        return RunResult(id="", status="canceled", error=f"not started: {abort.reason()}")
+        raise RunNotCompleted(
+            RunResult(id="", status="canceled", error=f"not started: {abort.reason()}")
+        )
     platform = get_platform(spec)
     if destination:
         result = platform.train(ref, version_id, destination, inputs, timeout)
     else:
         result = platform.predict(ref, version_id, inputs, timeout)
+    if stop_on_failure and not run_verdict(result, timeout)[0] and not abort.stopped():
+        abort.request_stop(f"--fail-fast after a failed prediction ({result.url or result.id})")
+        platform.cancel_all()
     if result.status in ("timeout", "canceled"):
         raise RunNotCompleted(result)
     return result

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 StageStatus = Literal["passed", "failed", "warning", "skipped"]
-Verdict = Literal["passed", "failed", "unverified"]
+Verdict = Literal["passed", "failed", "unverified", "skipped"]
 
 
 @dataclass
@@ -57,7 +57,14 @@ class StageResult:
 
 
 def stage_from_records(name: str, records: list[PredictionRecord], seconds: float) -> StageResult:
-    """A stage fails when any of its predictions failed; every failure is listed."""
+    """A stage fails when any of its predictions failed; every failure is listed.
+
+    Runs canceled because the run was stopping (--fail-fast) are "skipped", not failures.
+    """
+    if not records:
+        return StageResult(name, "passed", seconds=seconds)
+    if all(r.verdict == "skipped" for r in records):
+        return StageResult(name, "skipped", None, [], records, seconds, "stopped early")
     failures = [r for r in records if r.verdict == "failed"]
     unverified = [r for r in records if r.verdict == "unverified"]
     warnings = [f"{r.label}: unverified: {r.message}" for r in unverified]

@@ -170,8 +170,12 @@ def test_canary_token_never_leaks(fake, model_dir, capfd):
     assert CANARY not in json.dumps(fake.requests, default=str)
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter
-    from prefect.client.schemas.filters import LogFilterFlowRunId
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
 
     async def everything() -> str:
         async with get_client() as client:
@@ -186,7 +190,7 @@ def test_canary_token_never_leaks(fake, model_dir, capfd):
             )
             assert artifacts and logs
             return json.dumps(
-                [flow_run.parameters, [a.data for a in artifacts], [l.message for l in logs]],
+                [flow_run.parameters, [a.data for a in artifacts], [line.message for line in logs]],
                 default=str,
             )
 

@@ -1,11 +1,10 @@
 import json
-from typing import Optional
 
 from cog import BasePredictor, Input, Path
 
 
 class Predictor(BasePredictor):
-    def setup(self, weights: Optional[Path] = None) -> None:
+    def setup(self, weights: Path | None = None) -> None:
         # On Replicate a trained version receives its weights here (replicate_weights).
         self.greeting = "Hello"
         if weights:
