@@ -304,6 +304,12 @@ def _submit_fuzz(run: _Run, test_version: str, new_doc: dict[str, Any]) -> _Pend
 
 def run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
     """Lint, push the test model (unless given a version), then every check on it."""
+    # Each (sub)flow run installs Prefect's SIGTERM handler; chain ours on top of it again.
+    with abort.cancel_on_signals():
+        return _run_checks(job, mode, test_version)
+
+
+def _run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
     run = _Run(job, mode)
     cog = read_cog_yaml(job.cog_dir)
     if not run.add(code_lint(str(cog.file_of(mode)), stage_name=run.name("code lint"))):

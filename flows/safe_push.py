@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -177,7 +176,7 @@ def safe_push(
     logger = get_run_logger()
     logger.info("cog-safe-push: %s", platform_reason(spec, options.platform is not None))
     try:
-        with checkout(source, git_ref, subdirectory) as cog_dir:
+        with abort.cancel_on_signals(), checkout(source, git_ref, subdirectory) as cog_dir:
             job = Job(config=config, options=options, spec=spec, cog_dir=cog_dir)
             report = _run(job)
     except UsageError as exc:
@@ -268,7 +267,6 @@ def main(argv: list[str] | None = None) -> int:
     spec = resolve_spec(options.platform, python=options.python)
     print(f"cog-safe-push: {platform_reason(spec, options.platform is not None)}", file=sys.stderr)
     configure_logging(options.verbose)
-    previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
         state = safe_push(
             config=request.config, options=options, source=request.cog_dir, return_state=True
@@ -280,8 +278,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     report = state.result(raise_on_failure=False)
     if isinstance(report, BaseException):
         code = report.exit_code if isinstance(report, SafePushError) else 1
@@ -291,10 +287,6 @@ def main(argv: list[str] | None = None) -> int:
     if report["status"] != "passed" and report.get("error"):
         print(f"cog-safe-push: {report['status']}: {report['error']}", file=sys.stderr)
     return EXIT_CODES.get(report["status"], 1)
-
-
-def _sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -65,6 +65,16 @@ def _wait_healthy(url: str, proc: subprocess.Popen, deadline: float) -> None:
     raise RuntimeError("prefect server did not become healthy in time")
 
 
+def _flush_prefect_logs() -> None:
+    """Send buffered run logs while the server is still up (else: 'Error logging to API')."""
+    try:
+        from prefect.logging.handlers import APILogHandler
+
+        APILogHandler.flush()
+    except Exception:  # noqa: BLE001 - best effort at teardown
+        pass
+
+
 @pytest.fixture(scope="session", autouse=True)
 def prefect_server():
     """A real `prefect server start` (SQLite, 127.0.0.1, a free port) for the whole session."""
@@ -90,6 +100,7 @@ def prefect_server():
         _wait_healthy(os.environ["PREFECT_API_URL"], proc, time.monotonic() + 120)
         yield os.environ["PREFECT_API_URL"]
     finally:
+        _flush_prefect_logs()
         proc.terminate()
         try:
             proc.wait(timeout=20)

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -197,3 +200,34 @@ def test_canary_token_never_leaks(fake, model_dir, capfd):
     dumped = asyncio.run(everything())
     assert "kaput" in dumped  # the failure is there...
     assert CANARY not in dumped  # ...the token is not
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_the_run_cancels_every_prediction_in_flight(fake, model_dir, signum):
+    """Ctrl-C or SIGTERM mid-run: every prediction still running is canceled, nothing pushed."""
+    fake.set_behaviour(TEST_MODEL, hello(), latency=120)
+    set_config(model_dir, parallel=3)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.safe_push", "--platform", "replicate", "--no-push"],
+        cwd=model_dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        running = [r for r in fake.runs.values() if r.status in ("starting", "processing")]
+        if len(running) >= 3:
+            break
+        time.sleep(0.2)
+    assert len(running) >= 3, proc.communicate(timeout=30)[0][-2000:]
+    proc.send_signal(signum)
+    stopped_at = time.monotonic()
+    output, _ = proc.communicate(timeout=90)
+    # bounded by the Prefer: wait window (10 s), not by the 60 s prediction timeout
+    assert time.monotonic() - stopped_at < 40
+    assert proc.returncode != 0
+    assert "Traceback" not in output
+    statuses = {r.id: r.status for r in fake.runs.values()}
+    assert statuses and set(statuses.values()) == {"canceled"}, statuses
+    assert fake.latest_version_id(MODEL) is None

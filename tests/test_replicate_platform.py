@@ -107,7 +107,7 @@ def model(fake):
 
 
 def test_wait_cancel_after_and_backoff_helpers():
-    assert prefer_wait(300) == 60 and prefer_wait(7.2) == 8 and prefer_wait(0.1) == 1
+    assert prefer_wait(300) == 10 and prefer_wait(7.2) == 8 and prefer_wait(0.1) == 1
     assert cancel_after(300) == "300s" and cancel_after(1) == "5s"
     assert poll_delays() == [0.25, 0.5, 1.0, 2.0, 4.0, 5.0]
     assert backoff(3, retry_after=2.0) == 2.0
@@ -235,7 +235,7 @@ def test_prediction_finishing_within_the_wait_window_costs_one_request(fake, pla
     assert result.url == f"https://replicate.com/p/{result.id}"
     assert fake.api_requests() == 1
     create = [r for r in fake.requests if r["pattern"] == "/v1/predictions"][0]
-    assert create["prefer"] == "wait=30" and create["cancel_after"] == "30s"
+    assert create["prefer"] == "wait=10" and create["cancel_after"] == "30s"
 
 
 def test_failed_prediction_is_a_result_with_the_error(fake, platform, model):

@@ -29,6 +29,7 @@ __all__ = [
     "PushOptions",
     "RunResult",
     "VersionInfo",
+    "cancel_inflight",
     "close_all",
     "default_registry",
     "get_platform",
@@ -86,6 +87,15 @@ def get_platform(spec: PlatformSpec) -> Platform:
                 raise ValueError(f"unknown platform {spec.kind!r}")
             _instances[spec] = platform
         return platform
+
+
+def cancel_inflight() -> None:
+    """Cancel every run in flight on every open platform, keeping the platforms open
+    (safe from a signal handler's helper thread; the flow then winds down on its own)."""
+    with _lock:
+        platforms = list(_instances.values())
+    for platform in platforms:
+        platform.cancel_all()
 
 
 def close_all() -> None:

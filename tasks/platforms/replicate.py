@@ -66,6 +66,9 @@ TOKEN_ENV = "REPLICATE_API_TOKEN"
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
 TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 MAX_PREFER_WAIT = 60  # Replicate holds a request at most 60 s
+# We ask for less: while Replicate holds a create request we do not know the prediction's id,
+# so a run that must stop (--fail-fast, Ctrl-C, SIGTERM) cannot cancel it until the hold ends.
+PREFER_WAIT_CAP = 10
 MIN_CANCEL_AFTER = 5  # Replicate's minimum Cancel-After
 POLL_START = 0.25
 POLL_CAP = 5.0
@@ -99,8 +102,9 @@ def split_ref(ref: str) -> tuple[str, str]:
 
 
 def prefer_wait(timeout: float) -> int:
-    """Seconds to ask Replicate to hold a create request (1..60, never beyond the timeout)."""
-    return max(1, min(MAX_PREFER_WAIT, math.ceil(timeout)))
+    """Seconds to ask Replicate to hold a create request (1..PREFER_WAIT_CAP, never beyond
+    the timeout): one request for a quick prediction, and a bounded blind spot for cancels."""
+    return max(1, min(PREFER_WAIT_CAP, MAX_PREFER_WAIT, math.ceil(timeout)))
 
 
 def cancel_after(timeout: float) -> str:
@@ -355,6 +359,7 @@ class ReplicatePlatform:
         self._model_scoped: set[str] = set()
         self._ensured: set[str] = set()
         self._inflight: dict[str, RunKind] = {}
+        self._stopping = False  # set by cancel_all: every run still going is canceled
 
     # ---- plumbing --------------------------------------------------------------------
 
@@ -621,16 +626,14 @@ class ReplicatePlatform:
         headers = {"Prefer": f"wait={wait}", "Cancel-After": cancel_after(timeout)}
         await self.limiter.async_acquire()
         started = time.monotonic()
-        response = await self._api(
-            "POST",
+        response = await self._create(
+            "predictions",
             path,
             body=body,
             headers=headers,
             # The server holds the request up to `wait` s: never time out before it answers,
             # or a retry would start a second prediction.
             timeout=httpx.Timeout(10.0, read=wait + 15.0),
-            retry="refused",
-            allow=(422,),
         )
         if response.status_code == 422:
             return self._rejected(response)
@@ -668,18 +671,42 @@ class ReplicatePlatform:
         payload = await self._encode(inputs)
         await self.limiter.async_acquire()
         started = time.monotonic()
-        response = await self._api(
-            "POST",
+        response = await self._create(
+            "trainings",
             f"/v1/models/{owner}/{name}/versions/{version_id}/trainings",
             body={"destination": destination, "input": payload},
             headers={"Cancel-After": cancel_after(timeout)},
-            retry="refused",
-            allow=(422,),
         )
         if response.status_code == 422:
             return self._rejected(response)
         schema = openapi.output_schema(info.openapi_schema, train=True)
         return await self._follow("trainings", response.json(), started, timeout, schema)
+
+    async def _create(
+        self,
+        kind: RunKind,
+        path: str,
+        *,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        """POST a new run. If we are stopped while the request is held, let it answer, then
+        cancel the run it created: an interrupted create must not leave a paid run behind."""
+        extra = {"timeout": timeout} if timeout is not None else {}
+        create = asyncio.ensure_future(
+            self._api(
+                "POST", path, body=body, headers=headers, retry="refused", allow=(422,), **extra
+            )
+        )
+        try:
+            return await asyncio.shield(create)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                data = (await asyncio.wait_for(create, PREFER_WAIT_CAP + 15)).json()
+                if data.get("id") and data.get("status") not in TERMINAL:
+                    await self._cancel_remote(kind, str(data["id"]))
+            raise
 
     def _rejected(self, response: httpx.Response) -> RunResult:
         """HTTP 422 on a create: the inputs failed validation. A result, like a model error."""
@@ -702,6 +729,9 @@ class ReplicatePlatform:
         try:
             interval = POLL_START
             while data.get("status") not in TERMINAL:
+                if self._stopping:
+                    data = await self._cancel_remote(kind, run_id) or data
+                    break
                 remaining = started + timeout - time.monotonic()
                 if remaining <= 0:
                     timed_out = True
@@ -857,8 +887,11 @@ class ReplicatePlatform:
             return list(self._inflight)
 
     def cancel_all(self) -> None:
-        """Cancel every run this process started that is still running (early exit)."""
+        """Cancel every run this process started that is still running (early exit).
+
+        Runs whose create is still being held are canceled as soon as their id is known."""
         with self._lock:
+            self._stopping = True
             runs = list(self._inflight.items())
             loop = self._loop
         if not runs or loop is None or loop.is_closed():
@@ -888,7 +921,7 @@ class ReplicatePlatform:
             for task in pending:
                 task.cancel()
             if pending:
-                await asyncio.wait(pending, timeout=15)
+                await asyncio.wait(pending, timeout=PREFER_WAIT_CAP + 20)
             if self._client is not None:
                 with contextlib.suppress(Exception):
                     await self._client._async_client.aclose()
@@ -896,7 +929,7 @@ class ReplicatePlatform:
                 await self._downloader.aclose()
 
         with contextlib.suppress(Exception):  # closing must not mask the run's outcome
-            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(30)
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(PREFER_WAIT_CAP + 40)
         self._client = None
         self._downloader = None
         loop.call_soon_threadsafe(loop.stop)
