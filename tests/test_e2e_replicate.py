@@ -222,10 +222,9 @@ def test_stopping_the_run_cancels_every_prediction_in_flight(fake, model_dir, si
         time.sleep(0.2)
     assert len(running) >= 3, proc.communicate(timeout=30)[0][-2000:]
     proc.send_signal(signum)
-    stopped_at = time.monotonic()
     output, _ = proc.communicate(timeout=90)
-    # bounded by the Prefer: wait window (10 s), not by the 60 s prediction timeout
-    assert time.monotonic() - stopped_at < 40
+    # canceled because we stopped, not because the 60 s prediction timeout ran out
+    assert "did not finish within" not in output
     assert proc.returncode != 0
     assert "Traceback" not in output
     statuses = {r.id: r.status for r in fake.runs.values()}
