@@ -31,7 +31,7 @@ from tasks.errors import SafePushError, UsageError
 from tasks.job import Job
 from tasks.options import RunOptions
 from tasks.platforms import PlatformSpec, close_all, resolve_spec
-from tasks.preflight import preflight
+from tasks.preflight import local_problems, preflight
 from tasks.pushing import (
     deployment_spec,
     ensure_model,
@@ -102,7 +102,10 @@ def _run(job: Job) -> dict[str, Any]:
     if options.push_official_model:
         pushed_stages, version = _push_official(job)
         stages += pushed_stages
-        return report(overall_status(stages), pushed=version is not None, version=version)
+        status = overall_status(stages)
+        return report(
+            status, pushed=version is not None, version=version, error=_first_errors(stages) or None
+        )
     if options.no_push:
         logger.info("test-only mode: nothing will be pushed to %s", config.model)
 
@@ -266,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     options = request.options
     spec = resolve_spec(options.platform, python=options.python)
     print(f"cog-safe-push: {platform_reason(spec, options.platform is not None)}", file=sys.stderr)
+    # Problems visible without a platform are reported before Prefect starts: one line, exit 2.
+    job = Job(config=request.config, options=options, spec=spec, cog_dir=request.cog_dir)
+    problems = local_problems(job)
+    if problems:
+        print(f"cog-safe-push: error: {'; '.join(problems)}", file=sys.stderr)
+        return 2
     configure_logging(options.verbose)
     try:
         state = safe_push(

@@ -68,9 +68,12 @@ def _wait_healthy(url: str, proc: subprocess.Popen, deadline: float) -> None:
 def _flush_prefect_logs() -> None:
     """Send buffered run logs while the server is still up (else: 'Error logging to API')."""
     try:
-        from prefect.logging.handlers import APILogHandler
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogHandler, APILogWorker
 
         APILogHandler.flush()
+        APILogWorker.drain_all(timeout=10)
+        EventsWorker.drain_all(timeout=10)
     except Exception:  # noqa: BLE001 - best effort at teardown
         pass
 

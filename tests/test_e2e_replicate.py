@@ -230,3 +230,36 @@ def test_stopping_the_run_cancels_every_prediction_in_flight(fake, model_dir, si
     statuses = {r.id: r.status for r in fake.runs.values()}
     assert statuses and set(statuses.values()) == {"canceled"}, statuses
     assert fake.latest_version_id(MODEL) is None
+
+
+def test_fail_fast_stops_at_the_first_failure_and_cancels_the_rest(fake, model_dir):
+    def crashes_on_three(inputs: dict) -> str:
+        if int(inputs.get("repeat", 1)) == 3:
+            raise RuntimeError("cannot repeat three times")
+        return hello()(inputs)
+
+    fake.set_behaviour(TEST_MODEL, crashes_on_three, latency=2)
+    set_config(model_dir, parallel=2, predict={"fuzz": {"iterations": 12}})
+    code, report = run(model_dir, "--fail-fast", "--seed", "3")
+    assert code == 1
+    fuzz = stage(report, "fuzz")
+    verdicts = [p["verdict"] for p in fuzz["predictions"]]
+    assert "failed" in verdicts and "skipped" in verdicts
+    started = [r for r in fake.runs.values() if r.model == TEST_MODEL]
+    assert len(started) < 12  # queued predictions never started
+    assert all(r.status in ("succeeded", "failed", "canceled") for r in started)
+    assert fake.latest_version_id(MODEL) is None
+
+
+@pytest.mark.parametrize("exists", [False, True])
+def test_push_official_model_pushes_there_and_nothing_else(fake, model_dir, exists):
+    if exists:
+        fake.add_model("acme/hello-official", official=True, visibility="public")
+    set_config(model_dir, official_model="acme/hello-official")
+    code, report = run(model_dir, "--push-official-model")
+    assert code == 0, report
+    assert [s["name"] for s in report["stages"]] == ["preflight", "push official model"]
+    assert fake.models["acme/hello-official"]["visibility"] == ("public" if exists else "private")
+    assert fake.latest_version_id("acme/hello-official") == report["version"]
+    assert TEST_MODEL not in fake.models and fake.latest_version_id(MODEL) is None
+    assert not fake.runs
