@@ -145,3 +145,46 @@ def test_unchanged_rerun_does_not_push_the_test_model_again(hello):
     edit(hello / "predict.py", 'self.greeting = "Hello"', 'self.greeting = "Hello"  # edited')
     code, third = run(hello, "--no-push")
     assert code == 0 and stage(third, "push test model")["detail"].startswith("pushed")
+
+
+def test_reports_junit_xml_and_prefect_artifacts(hello, tmp_path):
+    import asyncio
+    from xml.etree import ElementTree as ET
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+
+    from tasks.artifacts import artifact_key
+
+    junit = tmp_path / "junit.xml"
+    code, report = run(hello, "--junit-xml", str(junit))
+    assert code == 0
+    root = ET.parse(junit).getroot()
+    predictions = sum(len(s["predictions"]) for s in report["stages"])
+    assert int(root.get("tests")) == len(report["stages"]) + predictions
+    assert root.get("failures") == "0"
+
+    async def artifacts():
+        async with get_client() as client:
+            own = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[report["flow_run_id"]])
+                )
+            )
+            progress = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=[artifact_key(HELLO, "fuzz-progress")])
+                )
+            )
+            return own, progress
+
+    own, progress = asyncio.run(artifacts())
+    kinds = {a.type for a in own}
+    assert {"markdown", "table"} <= kinds
+    summary = next(a for a in own if a.type == "markdown")
+    assert "cog-safe-push ✅ passed" in summary.data and "| fuzz |" in summary.data
+    assert progress and progress[0].data == 100.0
