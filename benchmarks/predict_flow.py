@@ -16,12 +16,9 @@ import json
 import math
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -39,41 +36,13 @@ def prefect_server():
     if os.environ.get("PREFECT_API_URL"):
         yield
         return
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from tests.prefect_server import free_port, running_server
+
     os.environ["PREFECT_HOME"] = str(WORK / "prefect")
+    port = free_port()
     os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
-    log = open(WORK / "server.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-ui",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(os.environ["PREFECT_API_URL"] + "/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
+    with running_server(port, WORK / "server.log"):
         yield
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 def hello(inputs: dict) -> str:

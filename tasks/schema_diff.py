@@ -513,20 +513,9 @@ class _Walker:
         else:
             beyond = now[0] > was[0] if lower else now[0] < was[0]
             tighter = beyond or (now[0] == was[0] and now[1] and not was[1])
-        if tighter:
-            message = (
-                f"{path}: {side} {text(now)} added"
-                if was is None
-                else f"{path}: {side} tightened from {text(was)} to {text(now)}"
-            )
-            self.add(f"{side}-tightened", path, message, "narrow")
-        else:
-            message = (
-                f"{path}: {side} {text(was)} removed"
-                if now is None
-                else f"{path}: {side} relaxed from {text(was)} to {text(now)}"
-            )
-            self.add(f"{side}-relaxed", path, message, "widen")
+        self._limit_changed(
+            side, path, text(was) if was else None, text(now) if now else None, tighter
+        )
 
     def _multiple_of(self, was: Any, now: Any, path: str) -> None:
         was_f, now_f = _fraction(was), _fraction(now)
@@ -593,19 +582,25 @@ class _Walker:
             tighter = True
         else:
             tighter = now > was if lower else now < was
+        self._limit_changed(
+            key,
+            path,
+            None if was is None else _num(was),
+            None if now is None else _num(now),
+            tighter,
+        )
+
+    def _limit_changed(
+        self, key: str, path: str, was: str | None, now: str | None, tighter: bool
+    ) -> None:
+        """Report one limit (a bound, a length, an item count) added, removed or moved."""
         if tighter:
-            message = (
-                f"{path}: {key} {_num(now)} added"
-                if was is None
-                else f"{path}: {key} tightened from {_num(was)} to {_num(now)}"
-            )
+            moved = f"tightened from {was} to {now}"
+            message = f"{path}: {key} {now} added" if was is None else f"{path}: {key} {moved}"
             self.add(f"{key}-tightened", path, message, "narrow")
         else:
-            message = (
-                f"{path}: {key} {_num(was)} removed"
-                if now is None
-                else f"{path}: {key} relaxed from {_num(was)} to {_num(now)}"
-            )
+            moved = f"relaxed from {was} to {now}"
+            message = f"{path}: {key} {was} removed" if now is None else f"{path}: {key} {moved}"
             self.add(f"{key}-relaxed", path, message, "widen")
 
     # ---- arrays -------------------------------------------------------------------------

@@ -8,26 +8,19 @@ touches the developer's ~/.prefect or ~/.cache.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.prefect_server import free_port, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="cog-safe-push-tests-"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-PREFECT_PORT = _free_port()
+PREFECT_PORT = free_port()
 os.environ.update(
     {
         "PREFECT_HOME": str(SESSION_DIR / "prefect"),
@@ -50,66 +43,11 @@ for secret in (
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen, deadline: float) -> None:
-    import urllib.request
-
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"prefect server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("prefect server did not become healthy in time")
-
-
-def _flush_prefect_logs() -> None:
-    """Send buffered run logs while the server is still up (else: 'Error logging to API')."""
-    try:
-        from prefect.events.worker import EventsWorker
-        from prefect.logging.handlers import APILogHandler, APILogWorker
-
-        APILogHandler.flush()
-        APILogWorker.drain_all(timeout=10)
-        EventsWorker.drain_all(timeout=10)
-    except Exception:  # noqa: BLE001 - best effort at teardown
-        pass
-
-
 @pytest.fixture(scope="session", autouse=True)
 def prefect_server():
     """A real `prefect server start` (SQLite, 127.0.0.1, a free port) for the whole session."""
-    log = open(SESSION_DIR / "prefect-server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(PREFECT_PORT),
-            "--no-ui",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_healthy(os.environ["PREFECT_API_URL"], proc, time.monotonic() + 120)
-        yield os.environ["PREFECT_API_URL"]
-    finally:
-        _flush_prefect_logs()
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with running_server(PREFECT_PORT, SESSION_DIR / "prefect-server.log") as url:
+        yield url
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -79,3 +80,27 @@ def test_model_name_without_a_slash_on_the_command_line(model_dir):
 def test_missing_cog_yaml_is_a_usage_error(tmp_path):
     done = cli("--platform", "local", "acme/hello", cwd=tmp_path)
     assert done.returncode == 2 and "no cog.yaml" in done.stderr
+
+
+def test_schema_diff_subcommand(tmp_path):
+    def doc(props: dict) -> dict:
+        return {
+            "openapi": "3.0.2",
+            "components": {
+                "schemas": {
+                    "Input": {"type": "object", "properties": props},
+                    "Output": {"type": "string"},
+                }
+            },
+        }
+
+    old = {"prompt": {"type": "string", "description": "p"}, "steps": {"type": "integer"}}
+    (tmp_path / "old.json").write_text(json.dumps(doc(old)))
+    (tmp_path / "new.json").write_text(json.dumps(doc({"prompt": old["prompt"]})))
+    done = cli("schema-diff", "old.json", "new.json", "--json", cwd=tmp_path)
+    assert done.returncode == 1
+    findings = json.loads(done.stdout)
+    assert any(f["breaking"] and "steps" in f["path"] for f in findings)
+    same = cli("schema-diff", "old.json", "old.json", cwd=tmp_path)
+    assert same.returncode == 0
+    assert cli("schema-diff", "old.json", "missing.json", cwd=tmp_path).returncode == 2

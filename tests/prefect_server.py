@@ -1,0 +1,81 @@
+"""Start and stop a real local Prefect server (SQLite, 127.0.0.1): for the test session and
+for benchmarks, which both need runs, logs and artifacts to land somewhere real."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"prefect server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("prefect server did not become healthy in time")
+
+
+def _flush_prefect_logs() -> None:
+    """Send buffered run logs while the server is still up."""
+    try:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogHandler, APILogWorker
+
+        APILogHandler.flush()
+        APILogWorker.drain_all(timeout=10)
+        EventsWorker.drain_all(timeout=10)
+    except Exception:  # noqa: BLE001 - best effort at teardown
+        pass
+
+
+@contextlib.contextmanager
+def running_server(port: int, log_path: Path) -> Iterator[str]:
+    """`prefect server start` on `port` (settings from the environment); yields its API URL."""
+    url = f"http://127.0.0.1:{port}/api"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-ui",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PREFECT_API_URL": url},
+        )
+        try:
+            _wait_healthy(url, proc, time.monotonic() + 120)
+            yield url
+        finally:
+            _flush_prefect_logs()
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
