@@ -22,6 +22,7 @@ from PIL import Image
 from tasks.errors import PlatformError, UsageError
 from tasks.platforms import Platform
 from tasks.platforms.base import DeploymentSpec, PlatformSpec, PushOptions
+from tasks.platforms.cog_dir import is_ignored, parse_dockerignore, snapshot_files
 from tasks.platforms.local import (
     LocalPlatform,
     decode_data_uri,
@@ -29,7 +30,6 @@ from tasks.platforms.local import (
     localize_files,
     may_hold_files,
 )
-from tasks.platforms.local_registry import is_ignored, parse_dockerignore, snapshot_files
 
 MODELS = Path(__file__).parent / "models"
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,7 @@
-"""The files that make up a Cog directory (what `cog push` would send), and their digest.
+"""The files that make up a Cog directory (what `cog push` sends), and their content hash.
 
-.dockerignore patterns are honoured; VCS metadata, caches and .cog are never part of a model.
+.dockerignore patterns are honoured with Docker's syntax; VCS metadata, caches and .cog are
+never part of a model. Shared by the local registry (snapshots) and the push cache (digest).
 """
 
 from __future__ import annotations
@@ -8,66 +9,122 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
-from collections.abc import Iterator
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
-ALWAYS_IGNORED = (".git", ".hg", ".cog", "__pycache__", ".venv", ".pytest_cache", ".ruff_cache")
+ALWAYS_SKIPPED = {".git", ".cog", "__pycache__"}
 
 
-def ignore_patterns(cog_dir: Path) -> list[tuple[str, bool]]:
-    """(pattern, negated) pairs from .dockerignore, in order."""
-    path = cog_dir / ".dockerignore"
-    if not path.is_file():
-        return []
-    patterns = []
-    for raw in path.read_text().splitlines():
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """Docker's ignore-pattern syntax (Go filepath.Match plus `**`) as a regex."""
+    out = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**", i):
+            i += 2
+            if pattern.startswith("/", i):  # `**/` matches zero or more directories
+                i += 1
+                out.append("(?:.*/)?")
+            else:
+                out.append(".*")
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out.append(re.escape(char))
+            else:
+                body = pattern[i + 1 : end]
+                if body.startswith("^"):
+                    body = "!" + body[1:]
+                out.append(fnmatch.translate(f"[{body}]")[4:-3])
+                i = end
+        elif char == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+@dataclass(frozen=True)
+class IgnoreRule:
+    regex: re.Pattern[str]
+    negated: bool
+
+
+def parse_dockerignore(text: str) -> list[IgnoreRule]:
+    rules = []
+    for raw in text.splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         negated = line.startswith("!")
-        pattern = line[1:] if negated else line
-        patterns.append((pattern.strip("/").removeprefix("./"), negated))
-    return patterns
+        if negated:
+            line = line[1:].strip()
+        line = os.path.normpath(line).replace(os.sep, "/").lstrip("/")
+        if line in {"", "."}:
+            continue
+        rules.append(IgnoreRule(_pattern_regex(line), negated))
+    return rules
 
 
-def is_ignored(rel: str, patterns: list[tuple[str, bool]]) -> bool:
-    """Docker semantics, simplified: last matching pattern wins; a pattern matches a path or a parent."""
+def is_ignored(relpath: str, rules: list[IgnoreRule]) -> bool:
+    """Docker semantics: patterns are anchored at the root, the last match wins, and a
+    pattern that matches a directory excludes everything below it."""
+    parts = relpath.split("/")
+    if any(part in ALWAYS_SKIPPED for part in parts):
+        return True
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
     ignored = False
-    parts = rel.split("/")
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    for pattern, negated in patterns:
-        pat = pattern.replace("**/", "*/") if pattern.startswith("**/") else pattern
-        if any(fnmatch.fnmatchcase(p, pat) or fnmatch.fnmatchcase(p, pattern) for p in prefixes):
-            ignored = not negated
+    for rule in rules:
+        if any(rule.regex.match(c) for c in candidates):
+            ignored = not rule.negated
     return ignored
 
 
-def iter_files(cog_dir: str | Path) -> Iterator[tuple[str, Path]]:
-    """(relative posix path, absolute path) of every file that belongs to the model, sorted."""
-    root = Path(cog_dir).resolve()
-    patterns = ignore_patterns(root)
-    found: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if d not in ALWAYS_IGNORED
-            and not is_ignored((here / d).relative_to(root).as_posix(), patterns)
-        )
-        for name in filenames:
-            path = here / name
-            rel = path.relative_to(root).as_posix()
-            if name.endswith(".pyc") or is_ignored(rel, patterns):
+def snapshot_files(cog_dir: Path) -> list[str]:
+    """Relative POSIX paths of the files a push includes, sorted."""
+    ignore_file = cog_dir / ".dockerignore"
+    rules = (
+        parse_dockerignore(ignore_file.read_text(encoding="utf-8")) if ignore_file.is_file() else []
+    )
+    found = []
+    for root, dirs, files in os.walk(cog_dir, followlinks=False):
+        rel_root = Path(root).relative_to(cog_dir).as_posix()
+        rel_root = "" if rel_root == "." else rel_root + "/"
+        dirs[:] = sorted(d for d in dirs if d not in ALWAYS_SKIPPED)
+        for name in files:
+            rel = rel_root + name
+            full = Path(root) / name
+            if not full.is_file():  # broken links, sockets
                 continue
-            found.append((rel, path))
-    yield from sorted(found)
+            if not is_ignored(rel, rules):
+                found.append(rel)
+    return sorted(found)
+
+
+def content_hash(cog_dir: Path, files: list[str]) -> str:
+    """A 64-hex id that changes exactly when the pushed content changes."""
+    digest = hashlib.sha256()
+    for rel in files:
+        full = cog_dir / rel
+        file_digest = hashlib.sha256()
+        with full.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                file_digest.update(chunk)
+        executable = os.access(full, os.X_OK)
+        digest.update(f"{rel}\0{int(executable)}\0{file_digest.hexdigest()}\n".encode())
+    return digest.hexdigest()
 
 
 def digest(cog_dir: str | Path) -> str:
-    """SHA-256 over relative paths and contents: equal iff the pushed model would be equal."""
-    h = hashlib.sha256()
-    for rel, path in iter_files(cog_dir):
-        h.update(rel.encode() + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()
+    """Equal exactly when the pushed model would be equal (the push cache's key)."""
+    root = Path(cog_dir).resolve()
+    return content_hash(root, snapshot_files(root))
