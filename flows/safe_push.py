@@ -170,7 +170,12 @@ def safe_push(
 ) -> dict[str, Any]:
     """Prove a Cog model's new version works and is backwards compatible, then push it.
 
-    `source` is the Cog directory: a local path or a git URL (checked out at `git_ref`).
+    Args:
+        config: What to check and where to push: the fields of cog-safe-push.yaml.
+        options: How to run: test-only, platform, seed, fuzz generator, fail-fast, reports.
+        source: The Cog directory: a path on the machine running the flow, or a git URL.
+        git_ref: Branch, tag or commit to check out when `source` is a git URL.
+        subdirectory: The Cog directory inside `source`, when it is not at the top.
     """
     options = options or RunOptions()
     abort.reset()

@@ -84,8 +84,11 @@ class PredictConfig(_Strict):
     predict_timeout: int = Field(
         DEFAULT_PREDICT_TIMEOUT, gt=0, description="Seconds per prediction"
     )
-    test_cases: list[TestCase] = Field(default_factory=list)
-    fuzz: FuzzConfig | None = None
+    test_cases: list[TestCase] = Field(
+        default_factory=list,
+        description="Inputs and checkers; the first is used to compare outputs",
+    )
+    fuzz: FuzzConfig | None = Field(None, description="Generated inputs that must not fail")
 
 
 class TrainConfig(_Strict):
@@ -94,16 +97,24 @@ class TrainConfig(_Strict):
     )
     destination_hardware: str = Field("cpu", description="Hardware of a created destination")
     train_timeout: int = Field(DEFAULT_PREDICT_TIMEOUT, gt=0, description="Seconds per training")
-    test_cases: list[TestCase] = Field(default_factory=list)
-    fuzz: FuzzConfig | None = None
+    test_cases: list[TestCase] = Field(
+        default_factory=list, description="Training inputs and checkers"
+    )
+    fuzz: FuzzConfig | None = Field(
+        None, description="Generated training inputs that must not fail"
+    )
 
 
 class DeploymentConfig(_Strict):
     owner: str | None = Field(None, description="Deployment owner; default the model's owner")
     name: str | None = Field(None, description="Deployment name")
     hardware: str | None = Field(None, description="Hardware; default cpu")
-    min_instances: int | None = Field(None, ge=0)
-    max_instances: int | None = Field(None, ge=0)
+    min_instances: int | None = Field(
+        None, ge=0, description="Minimum instances of a new deployment (cpu 1, gpu 0)"
+    )
+    max_instances: int | None = Field(
+        None, ge=0, description="Maximum instances of a new deployment (cpu 20, gpu 2)"
+    )
 
 
 class Config(_Strict):
@@ -111,14 +122,20 @@ class Config(_Strict):
     test_model: str | None = Field(None, description="Model to test on; default <model>-test")
     test_hardware: str = Field("cpu", description="Hardware of a created test model")
     parallel: int = Field(4, ge=1, le=64, description="Concurrent predictions")
-    dockerfile: str | None = None
-    fast_push: bool = False
-    use_cog_base_image: bool = True
-    ignore_schema_compatibility: bool = False
-    official_model: str | None = None
-    deployment: DeploymentConfig | None = None
-    predict: PredictConfig | None = None
-    train: TrainConfig | None = None
+    dockerfile: str | None = Field(None, description="Dockerfile for cog push (--dockerfile)")
+    fast_push: bool = Field(False, description="Push with cog's --x-fast")
+    use_cog_base_image: bool = Field(True, description="false: cog push --use-cog-base-image=false")
+    ignore_schema_compatibility: bool = Field(
+        False, description="Warn instead of failing on a backwards-incompatible schema"
+    )
+    official_model: str | None = Field(
+        None, description="Official model that --push-official-model pushes to"
+    )
+    deployment: DeploymentConfig | None = Field(
+        None, description="Replicate deployment to point at the pushed version"
+    )
+    predict: PredictConfig | None = Field(None, description="Prediction checks")
+    train: TrainConfig | None = Field(None, description="Training checks")
 
     @property
     def resolved_test_model(self) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from tasks import abort
 from tasks.openapi import schema_hash
@@ -73,6 +73,14 @@ def run_model(
         result = platform.train(ref, version_id, destination, inputs, timeout)
     else:
         result = platform.predict(ref, version_id, inputs, timeout)
+    if spec.verbosity >= 2:
+        get_run_logger().info(
+            "%s %s in %.1fs%s",
+            result.id or "run",
+            result.status,
+            result.seconds,
+            f"; logs:\n{result.logs[-4000:]}" if result.logs else "",
+        )
     if stop_on_failure and not run_verdict(result, timeout)[0] and not abort.stopped():
         abort.request_stop(f"--fail-fast after a failed prediction ({result.url or result.id})")
         platform.cancel_all()

@@ -104,3 +104,13 @@ def test_schema_diff_subcommand(tmp_path):
     same = cli("schema-diff", "old.json", "old.json", cwd=tmp_path)
     assert same.returncode == 0
     assert cli("schema-diff", "old.json", "missing.json", cwd=tmp_path).returncode == 2
+
+
+def test_verbose_levels_log_each_prediction(model_dir):
+    flags = ("--platform", "local", "--no-push", "--fuzz-iterations", "1")
+    quiet = cli(*flags, cwd=model_dir)
+    assert quiet.returncode == 0
+    assert " succeeded in " not in quiet.stdout + quiet.stderr
+    loud = cli(*flags, "-vv", cwd=model_dir)
+    assert loud.returncode == 0
+    assert " succeeded in " in loud.stdout + loud.stderr
