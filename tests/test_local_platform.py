@@ -485,3 +485,13 @@ def test_servers_die_with_a_killed_parent(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_models_never_see_our_credentials(monkeypatch) -> None:
+    from tasks.platforms.cog_schema import model_env
+
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_secret")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
+    env = model_env(None)
+    assert "REPLICATE_API_TOKEN" not in env and "ANTHROPIC_API_KEY" not in env
+    assert env["PATH"].startswith(str(Path(sys.executable).parent))

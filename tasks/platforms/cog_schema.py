@@ -419,6 +419,9 @@ def describe_signatures(
     return result
 
 
+SECRET_ENV = frozenset({"REPLICATE_API_TOKEN", "ANTHROPIC_API_KEY", "COG_TOKEN"})
+
+
 def model_env(python: str | None) -> dict[str, str]:
     """Environment for model processes: the model's interpreter first on PATH.
 
@@ -426,7 +429,8 @@ def model_env(python: str | None) -> dict[str, str]:
     come first or the worker would run in whatever Python happens to be found.
     """
     python = python or sys.executable
-    env = dict(os.environ)
+    # The model under test is untrusted code: it never sees our credentials.
+    env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
     bin_dir = str(Path(python).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
     env.setdefault("PYTHONUNBUFFERED", "1")
