@@ -27,7 +27,7 @@ from tasks import abort
 from tasks import ai as ai_module
 from tasks.artifacts import publish_report
 from tasks.config import Config, help_config_template
-from tasks.errors import SafePushError, UsageError
+from tasks.errors import RunFailed, SafePushError, UsageError
 from tasks.job import Job
 from tasks.options import RunOptions
 from tasks.platforms import PlatformSpec, close_all, resolve_spec
@@ -204,7 +204,9 @@ def safe_push(
     write_outputs(report, options)
     publish_report(report)
     if report["status"] != "passed":
-        return Failed(message=f"cog-safe-push {report['status']}: {report['error']}", data=report)
+        message = f"cog-safe-push {report['status']}: {report['error']}"
+        failure = RunFailed(message, report, EXIT_CODES.get(report["status"], 1))
+        return Failed(message=message, data=failure)
     return report
 
 
@@ -293,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 130
     report = state.result(raise_on_failure=False)
-    if isinstance(report, BaseException):
+    if isinstance(report, RunFailed):
+        report = report.report
+    elif isinstance(report, BaseException):
         code = report.exit_code if isinstance(report, SafePushError) else 1
         print(f"cog-safe-push: error: {report}", file=sys.stderr)
         return code

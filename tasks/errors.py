@@ -40,3 +40,15 @@ class TransientError(SafePushError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RunFailed(CheckFailed):
+    """The end of a run that did not pass; carries the full report for whoever started it."""
+
+    def __init__(self, message: str, report: dict, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.report = report
+        self.exit_code = exit_code
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self), self.report, self.exit_code))
