@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,6 @@ def run(model_dir: Path, *flags: str) -> tuple[int, dict[str, Any]]:
     """Run `cog-safe-push` in `model_dir` on the local platform; return (exit code, JSON report)."""
     report_path = model_dir.parent / "report.json"
     report_path.unlink(missing_ok=True)
-    import os
-
     cwd = os.getcwd()
     os.chdir(model_dir)
     try:

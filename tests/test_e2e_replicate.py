@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import e2e
 from tests.e2e import copy_example, edit, set_config, stage
 from tests.fakes.replicate_server import FakeReplicate
 
@@ -64,17 +65,8 @@ def model_dir(tmp_path):
 
 
 def run(model_dir: Path, *flags: str) -> tuple[int, dict]:
-    from flows.safe_push import main
-
-    report_path = model_dir.parent / "report.json"
-    report_path.unlink(missing_ok=True)
-    cwd = os.getcwd()
-    os.chdir(model_dir)
-    try:
-        code = main(["--platform", "replicate", "--report-json", str(report_path), *flags])
-    finally:
-        os.chdir(cwd)
-    return code, (json.loads(report_path.read_text()) if report_path.exists() else {})
+    """The shared e2e runner, on the replicate platform (the last --platform flag wins)."""
+    return e2e.run(model_dir, "--platform", "replicate", *flags)
 
 
 def test_first_push_passes_creates_test_model_and_pushes(fake, model_dir):
