@@ -7,6 +7,7 @@ touches the developer's ~/.prefect or ~/.cache.
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.prefect_server import free_port, running_server
+from tests.prefect_server import free_port, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_DIR = Path(tempfile.mkdtemp(prefix="cog-safe-push-tests-"))
@@ -46,8 +47,11 @@ os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get(
 @pytest.fixture(scope="session", autouse=True)
 def prefect_server():
     """A real `prefect server start` (SQLite, 127.0.0.1, a free port) for the whole session."""
-    with running_server(PREFECT_PORT, SESSION_DIR / "prefect-server.log") as url:
-        yield url
+    url, stop = start_server(PREFECT_PORT, SESSION_DIR / "prefect-server.log")
+    # Stopped at interpreter exit, after Prefect's own exit hooks (registered later, so run
+    # earlier) have sent their last logs: otherwise they would find the server gone.
+    atexit.register(stop)
+    yield url
 
 
 @pytest.fixture

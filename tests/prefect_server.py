@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -46,36 +46,50 @@ def _flush_prefect_logs() -> None:
         pass
 
 
+def start_server(port: int, log_path: Path) -> tuple[str, Callable[[], None]]:
+    """`prefect server start` on `port` (settings from the environment): (API URL, stop)."""
+    url = f"http://127.0.0.1:{port}/api"
+    log = open(log_path, "w")  # noqa: SIM115 - closed by stop()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-ui",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "PREFECT_API_URL": url},
+    )
+
+    def stop() -> None:
+        _flush_prefect_logs()
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+    try:
+        _wait_healthy(url, proc, time.monotonic() + 120)
+    except BaseException:
+        stop()
+        raise
+    return url, stop
+
+
 @contextlib.contextmanager
 def running_server(port: int, log_path: Path) -> Iterator[str]:
-    """`prefect server start` on `port` (settings from the environment); yields its API URL."""
-    url = f"http://127.0.0.1:{port}/api"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "prefect",
-                "server",
-                "start",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-ui",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, "PREFECT_API_URL": url},
-        )
-        try:
-            _wait_healthy(url, proc, time.monotonic() + 120)
-            yield url
-        finally:
-            _flush_prefect_logs()
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    url, stop = start_server(port, log_path)
+    try:
+        yield url
+    finally:
+        stop()
