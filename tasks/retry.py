@@ -6,13 +6,11 @@ AI overload. A model that fails a check, a 4xx the caller caused, or bad input n
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from tasks.errors import TransientError
 
-TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
-NEVER_STATUS = frozenset({400, 401, 403, 404, 422})
+TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504, 529})
 
 
 def _status_of(exc: BaseException) -> int | None:
@@ -56,13 +54,3 @@ def retry_condition(task: Any, task_run: Any, state: Any) -> bool:
     except BaseException as exc:  # noqa: BLE001 - we classify, not swallow
         return is_transient(exc)
     return False
-
-
-def backoff_delays(retries: int, base: float = 1.0, cap: float = 30.0) -> list[float]:
-    """Exponential backoff delays for Prefect's `retry_delay_seconds`."""
-    return [min(cap, base * (2**i)) for i in range(retries)]
-
-
-def jittered(delay: float, factor: float = 0.5) -> float:
-    """Spread retries of concurrent callers so they do not hammer in lockstep."""
-    return delay * (1 + random.uniform(-factor, factor))
