@@ -50,7 +50,7 @@ def prefect_server():
     url, stop = start_server(PREFECT_PORT, SESSION_DIR / "prefect-server.log")
     # Stopped at interpreter exit, after Prefect's own exit hooks (registered later, so run
     # earlier) have sent their last logs: otherwise they would find the server gone.
-    atexit.register(stop)
+    atexit.register(stop, False)
     yield url
 
 

@@ -46,7 +46,7 @@ def _flush_prefect_logs() -> None:
         pass
 
 
-def start_server(port: int, log_path: Path) -> tuple[str, Callable[[], None]]:
+def start_server(port: int, log_path: Path) -> tuple[str, Callable[[bool], None]]:
     """`prefect server start` on `port` (settings from the environment): (API URL, stop)."""
     url = f"http://127.0.0.1:{port}/api"
     log = open(log_path, "w")  # noqa: SIM115 - closed by stop()
@@ -69,8 +69,9 @@ def start_server(port: int, log_path: Path) -> tuple[str, Callable[[], None]]:
         env={**os.environ, "PREFECT_API_URL": url},
     )
 
-    def stop() -> None:
-        _flush_prefect_logs()
+    def stop(flush: bool = True) -> None:
+        if flush:
+            _flush_prefect_logs()
         proc.terminate()
         try:
             proc.wait(timeout=20)
