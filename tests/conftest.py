@@ -55,6 +55,19 @@ def prefect_server():
 
 
 @pytest.fixture
+def fake_anthropic(monkeypatch):
+    """The fake Anthropic Messages API, with the SDK's environment pointed at it."""
+    from tasks import ai
+    from tests.fakes.anthropic_server import FakeAnthropic, env_for
+
+    with FakeAnthropic() as server:
+        for key, value in env_for(server).items():
+            monkeypatch.setenv(key, value)
+        ai.reset_usage()
+        yield server
+
+
+@pytest.fixture
 def registry(tmp_path, monkeypatch) -> Path:
     """A fresh local-platform registry for one test."""
     path = tmp_path / "registry"

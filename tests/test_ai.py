@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,12 +17,8 @@ from tests.test_files import data_uri, gradient, make_image, serve_directory
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as server:
-        for key, value in env_for(server).items():
-            monkeypatch.setenv(key, value)
-        ai_mod.reset_usage()
-        yield server
+def fake(fake_anthropic: FakeAnthropic) -> FakeAnthropic:
+    return fake_anthropic
 
 
 def quick(**kwargs: object) -> AI:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from tasks.ai import AI
 from tasks.checkers import check_output, checker_of, needs_ai, validate_case
 from tasks.errors import UsageError
 from tasks.platforms.base import RunResult
-from tests.fakes.anthropic_server import FakeAnthropic, env_for
+from tests.fakes.anthropic_server import FakeAnthropic
 from tests.test_files import gradient, make_image, make_wav, serve_directory, tone
 
 
@@ -30,12 +29,8 @@ def verdict(answer: str, reason: str = "because") -> str:
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as server:
-        for key, value in env_for(server).items():
-            monkeypatch.setenv(key, value)
-        ai_mod.reset_usage()
-        yield server
+def fake(fake_anthropic: FakeAnthropic) -> FakeAnthropic:
+    return fake_anthropic
 
 
 @pytest.fixture

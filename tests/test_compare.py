@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tasks import ai as ai_mod
 from tasks.ai import AI
 from tasks.compare import (
     IMAGE_DISTANCE_THRESHOLD,
@@ -22,7 +20,7 @@ from tasks.compare import (
     image_distance,
     read_wav,
 )
-from tests.fakes.anthropic_server import FakeAnthropic, env_for
+from tests.fakes.anthropic_server import FakeAnthropic
 from tests.test_files import data_uri, gradient, make_image, make_wav, serve_directory, tone
 
 YES = json.dumps({"verdict": "yes", "reason": "equivalent"})
@@ -31,12 +29,8 @@ HAS_FFMPEG = shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is n
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as server:
-        for key, value in env_for(server).items():
-            monkeypatch.setenv(key, value)
-        ai_mod.reset_usage()
-        yield server
+def fake(fake_anthropic: FakeAnthropic) -> FakeAnthropic:
+    return fake_anthropic
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from tests.e2e import copy_example, edit, run, set_config, stage
-from tests.fakes.anthropic_server import FakeAnthropic, env_for
+from tests.fakes.anthropic_server import FakeAnthropic
 
 pytestmark = pytest.mark.usefixtures("registry")
 
@@ -34,12 +34,9 @@ def answer(request: dict) -> str:
 
 
 @pytest.fixture
-def fake_ai(monkeypatch):
-    with FakeAnthropic() as fake:
-        for key, value in env_for(fake).items():
-            monkeypatch.setenv(key, value)
-        fake.default(answer)
-        yield fake
+def fake_ai(fake_anthropic: FakeAnthropic) -> FakeAnthropic:
+    fake_anthropic.default(answer)
+    return fake_anthropic
 
 
 @pytest.fixture

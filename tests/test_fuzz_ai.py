@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from tasks import sample_media
 from tasks.ai import AI, AIError
 from tasks.fuzz_ai import FuzzGenerationError, FuzzStats, generate_ai_inputs
 from tasks.fuzz_inputs import validate_payload
-from tests.fakes.anthropic_server import FakeAnthropic, env_for
+from tests.fakes.anthropic_server import FakeAnthropic
 
 SCHEMA = {
     "type": "object",
@@ -43,11 +42,8 @@ SCHEMA = {
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as server:
-        for key, value in env_for(server).items():
-            monkeypatch.setenv(key, value)
-        yield server
+def fake(fake_anthropic: FakeAnthropic) -> FakeAnthropic:
+    return fake_anthropic
 
 
 def asked_count(body: dict[str, Any]) -> int:

@@ -16,7 +16,7 @@ from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 from tasks.errors import UsageError
 from tasks.fuzz import fuzz_cache_key, fuzz_task
 from tasks.fuzz_inputs import validate_payload
-from tests.fakes.anthropic_server import FakeAnthropic, env_for
+from tests.fakes.anthropic_server import FakeAnthropic
 
 SCHEMA = {
     "type": "object",
@@ -44,12 +44,9 @@ def prefect_storage() -> Iterator[Path]:
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as server:
-        for key, value in env_for(server).items():
-            monkeypatch.setenv(key, value)
-        server.default(writer)
-        yield server
+def fake(fake_anthropic: FakeAnthropic) -> FakeAnthropic:
+    fake_anthropic.default(writer)
+    return fake_anthropic
 
 
 def writer(body: dict[str, Any]) -> str:
