@@ -80,7 +80,7 @@ def gpu_seconds(fake, since: float | None = None, ids: set[str] | None = None) -
 
 
 def run_cli(model_dir: Path, *flags: str) -> tuple[int, dict, float]:
-    from flows.safe_push import main
+    from flows.cli import main
 
     report_path = WORK / "report.json"
     cwd = os.getcwd()

@@ -1,12 +1,20 @@
 """Command line: the seed tool's flags (unchanged) plus this tool's own, turned into a Config
-and RunOptions. Pure apart from reading the config file."""
+and RunOptions, and `main`, which runs the safe_push flow and turns its outcome into an exit
+code. Prefect is imported only once a run is certain, so `--help`, `--help-config` and every
+usage error (exit 2) answer at once.
+
+Exit codes: 0 passed, 1 a check failed, 2 bad usage or input, 3 no Prefect server could be
+had (flows.runtime), 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tasks.config import (
     DEFAULT_CONFIG_PATH,
@@ -15,6 +23,7 @@ from tasks.config import (
     FuzzConfig,
     PredictConfig,
     config_from_dict,
+    help_config_template,
     load_config,
     parse_disabled_inputs,
     parse_inputs,
@@ -48,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="cog-safe-push",
         description="Safely push a Cog model, with tests",
-        epilog="Also: cog-safe-push schema-diff OLD NEW [--train] [--json]",
+        epilog="Also: cog-safe-push schema-diff OLD NEW [--train] [--json]; "
+        "cog-safe-push server status|stop (the managed local Prefect server)",
     )
     S = argparse.SUPPRESS
     p.add_argument(
@@ -190,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Interpreter that runs models on the local platform. Default: this one",
     )
     p.add_argument(
+        "--no-server",
+        action="store_true",
+        help="Without a configured Prefect API, use a temporary Prefect server for this run "
+        "instead of the managed local one (also COG_SAFE_PUSH_NO_SERVER=1)",
+    )
+    p.add_argument(
         "--report-json", metavar="PATH", default=None, help="Write a JSON report to PATH"
     )
     p.add_argument(
@@ -207,6 +223,7 @@ class Request:
     options: RunOptions
     cog_dir: str
     help_config: bool = False
+    no_server: bool = False
 
 
 def apply_overrides(config: Config, args: argparse.Namespace) -> Config:
@@ -286,4 +303,80 @@ def parse_args(argv: list[str], cwd: str | None = None) -> Request:
         if not args.model:
             raise UsageError("no model given: pass <owner>/<name> or write a cog-safe-push.yaml")
         config = Config(model=args.model, predict=PredictConfig(fuzz=FuzzConfig()))
-    return Request(apply_overrides(config, args), options, cwd)
+    return Request(apply_overrides(config, args), options, cwd, no_server=args.no_server)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`cog-safe-push` and `python -m flows.safe_push`."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["schema-diff"]:
+        from flows.schema_diff_cmd import main as schema_diff_main
+
+        return schema_diff_main(argv[1:])
+    if argv[:1] == ["server"]:
+        from flows.server_command import main as server_main
+
+        return server_main(argv[1:])
+    try:
+        request = parse_args(argv)
+    except UsageError as exc:
+        print(f"cog-safe-push: error: {exc}", file=sys.stderr)
+        return 2
+    if request.help_config:
+        print(help_config_template(), end="")
+        return 0
+    return run(request)
+
+
+def run(request: Request) -> int:
+    """Check problems visible without a platform (exit 2), get Prefect, run the flow."""
+    from flows.console import Console
+    from flows.runtime import EXIT_NO_PREFECT, ServerUnavailable, prefect_api
+    from tasks.core.usage_checks import local_problems
+    from tasks.job import Job
+    from tasks.platforms import platform_reason, resolve_spec
+
+    options = request.options
+    console = Console(options.verbose)
+    spec = resolve_spec(options.platform, python=options.python)
+    job = Job(config=request.config, options=options, spec=spec, cog_dir=request.cog_dir)
+    problems = local_problems(job)
+    if problems:
+        console.error("; ".join(problems))
+        return 2
+    if not options.verbose:  # with -v the flow's own log line says it
+        console.line(platform_reason(spec, options.platform is not None))
+    try:
+        with prefect_api(request.no_server, console):
+            return _run_flow(request, console)
+    except ServerUnavailable as exc:
+        console.line(f"cannot run: {exc}")
+        return EXIT_NO_PREFECT
+    except KeyboardInterrupt:
+        console.line("interrupted; in-flight predictions canceled, nothing pushed")
+        return 130
+
+
+def _run_flow(request: Request, console: Any) -> int:
+    from flows.runtime import configure_terminal_logging
+    from flows.safe_push import EXIT_CODES, safe_push
+    from tasks.core.run_scope import watched_by
+    from tasks.errors import RunFailed, SafePushError
+
+    configure_terminal_logging(request.options.verbose)
+    with console.progress() as progress, watched_by(progress):
+        state = safe_push(
+            config=request.config,
+            options=request.options,
+            source=request.cog_dir,
+            return_state=True,
+        )
+    report = state.result(raise_on_failure=False)
+    if isinstance(report, RunFailed):
+        report = report.report
+    elif isinstance(report, BaseException):
+        code = report.exit_code if isinstance(report, SafePushError) else 1
+        console.error(str(report).splitlines()[0] if str(report) else type(report).__name__)
+        return code
+    console.summary(report)
+    return EXIT_CODES.get(report["status"], 1)

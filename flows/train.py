@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.checks import CheckOutcome, run_checks
+from flows.pipeline import CheckOutcome, run_checks
+from flows.predict import final_state
 from tasks.job import Job
 
 
-@flow(name="train", log_prints=True)
+@flow(name="train", flow_run_name="train {job.config.model}", log_prints=True)
 def train_flow(job: Job, test_version: str | None = None) -> CheckOutcome:
     """Code lint of the train file, push to the test model (unless given), schema lint and
     compatibility of TrainingInput/TrainingOutput, then test cases and fuzzing as trainings
     of the test version into the destination model."""
-    return run_checks(job, "train", test_version)
+    return final_state(run_checks(job, "train", test_version))  # type: ignore[return-value]

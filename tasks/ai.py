@@ -18,10 +18,10 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tasks.core.run_scope import Usage, current
 from tasks.errors import SafePushError
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -44,41 +44,23 @@ class AIError(SafePushError):
         self.status = status
 
 
-@dataclass
-class Usage:
-    calls: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-_usage = Usage()
-_usage_lock = threading.Lock()
-
-
 def usage() -> Usage:
-    """A snapshot of the process-wide running totals."""
-    with _usage_lock:
-        return Usage(_usage.calls, _usage.input_tokens, _usage.output_tokens)
+    """AI calls and tokens spent so far by the current run (see tasks.core.run_scope)."""
+    return current().usage()
 
 
 def reset_usage() -> None:
-    with _usage_lock:
-        _usage.calls = _usage.input_tokens = _usage.output_tokens = 0
-
-
-def _add_usage(input_tokens: int, output_tokens: int) -> None:
-    with _usage_lock:
-        _usage.calls += 1
-        _usage.input_tokens += input_tokens
-        _usage.output_tokens += output_tokens
+    current().reset_usage()
 
 
 def ai_available() -> bool:
     """True when an Anthropic key is configured (the SDK reads it from the environment)."""
     return bool(os.environ.get("ANTHROPIC_API_KEY", "").strip())
+
+
+def make_ai(model: str | None) -> AI | None:
+    """A client when a key is configured, else None (checks then fall back or say why)."""
+    return AI(model=model) if ai_available() else None
 
 
 def _scrub(text: str) -> str:
@@ -225,7 +207,7 @@ class AI:
                     ) from None
             else:
                 used = getattr(response, "usage", None)
-                _add_usage(
+                current().add_usage(
                     int(getattr(used, "input_tokens", 0) or 0),
                     int(getattr(used, "output_tokens", 0) or 0),
                 )

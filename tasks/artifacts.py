@@ -35,8 +35,15 @@ def _http_urls(value: Any) -> list[str]:
     return []
 
 
+def _prefect_ui() -> str:
+    from prefect.settings import get_current_settings
+
+    return str(get_current_settings().ui_url or "\0")
+
+
 def publish_report(report: dict[str, Any]) -> None:
     model = report["model"]
+    ui = _prefect_ui()
     create_markdown_artifact(
         markdown_summary(report),
         key=artifact_key(model, "summary"),
@@ -56,6 +63,7 @@ def publish_report(report: dict[str, Any]) -> None:
                 links < MAX_LINKS
                 and p.get("url", "")
                 and p["url"].startswith(("http://", "https://"))
+                and not p["url"].startswith(ui)  # a task run's own page: already in the UI
             ):
                 create_link_artifact(
                     p["url"],

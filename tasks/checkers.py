@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from tasks.compare import compare_files
+from tasks.core.usage_checks import checker_of, compile_jq
 from tasks.errors import SafePushError, UsageError
 from tasks.files import file_format, is_file_output, kind_of_extension, resolve
 from tasks.platforms.base import RunResult
@@ -21,7 +22,6 @@ from tasks.platforms.base import RunResult
 if TYPE_CHECKING:
     from tasks.ai import AI
 
-CHECKERS = ("exact_string", "match_url", "match_prompt", "jq_query", "error_contains")
 _SHOWN = 1500  # characters of data shown in a failure message
 
 
@@ -35,31 +35,9 @@ class CheckResult:
         return asdict(self)
 
 
-def checker_of(case: Mapping[str, Any]) -> str | None:
-    """The one checker a case names, or None; more than one is a usage error."""
-    named = [key for key in CHECKERS if case.get(key) is not None]
-    if len(named) > 1:
-        raise UsageError(f"a test case may use only one checker, this one has {', '.join(named)}")
-    return named[0] if named else None
-
-
 def needs_ai(case: Mapping[str, Any]) -> bool:
     """True when checking this case requires the AI (so preflight can demand a key)."""
     return checker_of(case) == "match_prompt"
-
-
-def validate_case(case: Mapping[str, Any]) -> None:
-    """Raise UsageError for a checker that can never work (before anything is pushed)."""
-    checker = checker_of(case)
-    if checker is None:
-        return
-    value = case[checker]
-    if not isinstance(value, str):
-        raise UsageError(f"{checker} must be a string, got {type(value).__name__}")
-    if checker == "jq_query":
-        _compile_jq(value)
-    if checker in ("match_prompt", "error_contains", "jq_query", "match_url") and not value.strip():
-        raise UsageError(f"{checker} must not be empty")
 
 
 def check_output(case: Mapping[str, Any], result: RunResult, *, ai: AI | None) -> CheckResult:
@@ -86,15 +64,17 @@ def _error_contains(expected: str, result: RunResult) -> CheckResult:
     if result.ok:
         return CheckResult(
             False,
-            f"expected the prediction to fail with an error containing {expected!r}, "
+            f"expected the prediction to fail with an error containing {_show(expected)}, "
             f"but it succeeded with output {_show(result.output)}",
         )
     error = result.error or ""
     if expected in error:
-        return CheckResult(True, f"prediction failed as expected with {expected!r} in its error")
+        return CheckResult(
+            True, f"prediction failed as expected with {_show(expected)} in its error"
+        )
     return CheckResult(
         False,
-        f"prediction {result.status}, but its error does not contain {expected!r}: "
+        f"prediction {result.status}, but its error does not contain {_show(expected)}: "
         f"{error[:_SHOWN] or '(no error message)'}",
     )
 
@@ -104,10 +84,10 @@ def _exact_string(expected: str, output: Any) -> CheckResult:
     if isinstance(output, list) and all(isinstance(chunk, str) for chunk in output):
         output = "".join(output)
     if not isinstance(output, str):
-        return CheckResult(False, f"expected the string {expected!r}, got {_show(output)}")
+        return CheckResult(False, f"expected the string {_show(expected)}, got {_show(output)}")
     if output == expected:
         return CheckResult(True, "output equals the expected string")
-    return CheckResult(False, f"expected {expected!r}, got {_show(output)}")
+    return CheckResult(False, f"expected {_show(expected)}, got {_show(output)}")
 
 
 def _match_url(expected_url: str, output: Any) -> CheckResult:
@@ -131,15 +111,6 @@ def _match_url(expected_url: str, output: Any) -> CheckResult:
     return CheckResult(True, f"output matches {expected_url}")
 
 
-def _compile_jq(query: str) -> Any:
-    import jq
-
-    try:
-        return jq.compile(query)
-    except ValueError as exc:
-        raise UsageError(f"jq_query does not compile: {query!r}: {exc}") from None
-
-
 def _jq_query(query: str, output: Any) -> CheckResult:
     data = output
     if isinstance(output, str):
@@ -147,18 +118,18 @@ def _jq_query(query: str, output: Any) -> CheckResult:
             data = json.loads(output)
         except json.JSONDecodeError:
             data = output  # a plain string stays a jq string
-    program = _compile_jq(query)
+    program = compile_jq(query)
     try:
         results = program.input_value(data).all()
     except ValueError as exc:
-        return CheckResult(False, f"jq_query {query!r} raised an error: {exc}; data: {_show(data)}")
+        return CheckResult(False, f"jq_query `{query}` raised an error: {exc}; data: {_show(data)}")
     # Falsy (Python sense): no result, null, false, 0, "", [] or {} fails the check.
     if not results or not all(results):
         shown = results[0] if len(results) == 1 else results
         return CheckResult(
-            False, f"jq_query {query!r} returned {_show(shown)} for data: {_show(data)}"
+            False, f"jq_query `{query}` returned {_show(shown)} for data: {_show(data)}"
         )
-    return CheckResult(True, f"jq_query {query!r} is truthy")
+    return CheckResult(True, f"jq_query `{query}` is truthy")
 
 
 def _file_outputs(output: Any) -> list[Any]:
@@ -244,7 +215,7 @@ def _match_prompt(expectation: str, output: Any, ai: AI | None) -> CheckResult:
     if passed:
         return CheckResult(True, f"the AI found that the output matches: {reason}")
     return CheckResult(
-        False, f"the AI found that the output does not match {expectation!r}: {reason}"
+        False, f"the AI found that the output does not match {_show(expectation)}: {reason}"
     )
 
 

@@ -1,7 +1,7 @@
-"""Check stages as Prefect tasks: schema lint, compatibility, output comparison, checkers.
+"""Check stages as Prefect tasks: schema lint, compatibility and output comparison.
 
-The logic lives in schema_lint, schema_diff, compare and checkers; these thin tasks add
-retries for the AI calls some of them make, and turn verdicts into stage records.
+The logic lives in schema_lint, schema_diff and compare; these thin tasks turn verdicts into
+records, and end Failed when their check fails (the record rides on the exception).
 """
 
 from __future__ import annotations
@@ -10,36 +10,22 @@ from typing import Any
 
 from prefect import task
 
-from tasks import ai as ai_module
-from tasks.checkers import check_output
+from tasks.ai import AIError, make_ai
 from tasks.compare import compare_outputs
-from tasks.predictions import run_verdict
-from tasks.results import PredictionRecord, StageResult
-from tasks.retry import retry_condition
+from tasks.results import PredictionFailed, PredictionRecord, StageFailed, StageResult
 from tasks.schema_diff import breaking, diff_schemas
 from tasks.schema_lint import lint_schema
 
-AI_RETRIES: dict[str, Any] = {
-    "retries": 2,
-    "retry_delay_seconds": [2, 10],
-    "retry_jitter_factor": 0.5,
-    "retry_condition_fn": retry_condition,
-}
 
-
-def make_ai(model: str | None) -> ai_module.AI | None:
-    return ai_module.AI(model=model) if ai_module.ai_available() else None
-
-
-@task(name="schema-lint")
+@task(name="schema lint", task_run_name="{stage_name}")
 def schema_lint(doc: dict[str, Any], train: bool, stage_name: str) -> StageResult:
     problems = lint_schema(doc, train=train)
     if problems:
-        return StageResult(stage_name, "failed", "; ".join(problems))
+        raise StageFailed(StageResult(stage_name, "failed", "; ".join(problems)))
     return StageResult(stage_name, "passed")
 
 
-@task(name="schema-compatibility")
+@task(name="schema compatibility", task_run_name="{stage_name}")
 def compatibility(
     old_doc: dict[str, Any], new_doc: dict[str, Any], train: bool, ignore: bool, stage_name: str
 ) -> StageResult:
@@ -51,43 +37,30 @@ def compatibility(
     message = f"{len(broken)} breaking change(s): " + "; ".join(f.message for f in broken)
     if ignore:
         return StageResult(stage_name, "warning", warnings=[f"ignored: {message}", *notes])
-    return StageResult(stage_name, "failed", message, warnings=notes)
+    raise StageFailed(StageResult(stage_name, "failed", message, warnings=notes))
 
 
 def describe_case(case: dict[str, Any]) -> str:
+    """`exact_string` etc.: the checker a test case uses, for its task run's name."""
     for key, value in case.items():
         if key != "inputs" and value is not None:
-            return f"{key} {value!r}"
-    return "no checker (must not fail)"
+            return key
+    return "must succeed"
 
 
-@task(name="check-output", **AI_RETRIES)
-def check_case(
-    case: dict[str, Any], record: PredictionRecord, result: Any, ai_model: str | None
-) -> PredictionRecord:
-    """Apply the test case's checker to its run and fill in the verdict."""
-    verdict = check_output(case, result, ai=make_ai(ai_model))
-    record.verdict = (
-        "unverified" if verdict.unverified else ("passed" if verdict.passed else "failed")
-    )
-    record.message = verdict.message
-    return record
-
-
-@task(name="compare-outputs", **AI_RETRIES)
-def compare_runs(
-    live: Any,
-    test: Any,
-    inputs: dict[str, Any],
+@task(name="compare outputs", task_run_name="{stage_name}")
+def compare(
+    live: PredictionRecord,
+    test: PredictionRecord,
     deterministic: bool,
     ai_model: str | None,
-    timeout: float,
+    stage_name: str,
 ) -> PredictionRecord:
     """Same inputs on the live and the test version: the outputs must be equal or equivalent."""
     record = PredictionRecord(
-        stage="compare outputs",
+        stage=stage_name,
         label="live vs test",
-        inputs=inputs,
+        inputs=test.inputs,
         verdict="passed",
         status=test.status,
         seconds=test.seconds,
@@ -96,21 +69,24 @@ def compare_runs(
         output=test.output,
         remote_output=test.remote_output,
     )
-    for name, result in (("live version", live), ("test version", test)):
-        ok, why = run_verdict(result, timeout)
-        if not ok and not (result.status == "succeeded" and why == "empty output"):
+    for name, side in (("live version", live), ("test version", test)):
+        if side.verdict == "failed":
             record.verdict = "failed"
-            record.message = f"{name} prediction failed ({result.url or result.id}): {why}"
-            return record
-    comparison = compare_outputs(
-        live.output, test.output, deterministic=deterministic, ai=make_ai(ai_model)
-    )
+            record.message = f"{name} prediction failed: {side.message}"
+            record.error, record.logs = side.error, side.logs
+            raise PredictionFailed(record)
+    try:
+        comparison = compare_outputs(
+            live.output, test.output, deterministic=deterministic, ai=make_ai(ai_model)
+        )
+    except AIError as exc:
+        record.verdict, record.message = "unverified", f"the AI could not judge: {exc}"
+        return record
     record.message = "; ".join(comparison.messages)
     if comparison.verdict == "mismatch":
         record.verdict = "failed"
-        record.message = (
-            f"outputs differ from the live version ({live.url or live.id}): {record.message}"
-        )
-    elif comparison.verdict == "unverified":
+        record.message = f"outputs differ from the live version: {record.message}"
+        raise PredictionFailed(record)
+    if comparison.verdict == "unverified":
         record.verdict = "unverified"
     return record

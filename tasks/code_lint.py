@@ -9,7 +9,8 @@ from pathlib import Path
 
 from prefect import task
 
-from tasks.results import StageResult
+from tasks.caching import KeyedBy
+from tasks.results import StageFailed, StageResult
 
 # E402 (imports below top) is normal in Cog predictors that set env vars before importing.
 RUFF_ARGS = ("check", "--no-cache", "--output-format", "concise", "--ignore", "E402")
@@ -35,18 +36,25 @@ def file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
 
 
-def _lint_cache_key(context, parameters) -> str:
+def _lint_material(parameters: dict) -> list[str]:
     path = Path(parameters["path"])
-    return f"ruff-{file_hash(path)}-{path.name}"
+    return ["ruff", path.name, file_hash(path), parameters["stage_name"]]
 
 
-@task(name="code-lint", cache_key_fn=_lint_cache_key, persist_result=True)
+@task(
+    name="code lint",
+    task_run_name="{stage_name}",
+    cache_policy=KeyedBy(material=_lint_material),
+    persist_result=True,
+)
 def code_lint(path: str, stage_name: str = "code lint") -> StageResult:
     findings = lint_file(Path(path))
     if findings:
-        return StageResult(
-            stage_name,
-            "failed",
-            f"ruff found problems in {Path(path).name}: " + " | ".join(findings),
+        raise StageFailed(
+            StageResult(
+                stage_name,
+                "failed",
+                f"ruff found problems in {Path(path).name}: " + " | ".join(findings),
+            )
         )
     return StageResult(stage_name, "passed")

@@ -11,8 +11,8 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
+from tasks.caching import KeyedBy, where
 from tasks.config import Config
-from tasks.openapi import schema_hash
 from tasks.platforms import DeploymentSpec, PlatformSpec, PushOptions, VersionInfo, get_platform
 from tasks.platforms.cog_dir import digest
 from tasks.retry import retry_condition
@@ -33,7 +33,7 @@ def push_options(config: Config) -> PushOptions:
     )
 
 
-@task(name="ensure-model", **RETRIES)
+@task(name="ensure model", task_run_name="ensure model {ref}", **RETRIES)
 def ensure_model(spec: PlatformSpec, ref: str, hardware: str | None) -> bool:
     """Create `ref` (private) if it is missing; True when it was created."""
     platform = get_platform(spec)
@@ -44,13 +44,10 @@ def ensure_model(spec: PlatformSpec, ref: str, hardware: str | None) -> bool:
     return True
 
 
-def _push_cache_key(context: Any, parameters: dict[str, Any]) -> str:
+def _push_material(parameters: dict[str, Any]) -> list[Any]:
     spec: PlatformSpec = parameters["spec"]
-    where = spec.base_url or spec.registry or spec.kind
     options = parameters["options"]
-    return "push-" + schema_hash(
-        [spec.kind, where, parameters["ref"], digest(parameters["cog_dir"]), vars(options)]
-    )
+    return [*where(spec), parameters["ref"], digest(parameters["cog_dir"]), vars(options)]
 
 
 def _push(spec: PlatformSpec, ref: str, cog_dir: str, options: PushOptions) -> str:
@@ -61,35 +58,44 @@ def _push(spec: PlatformSpec, ref: str, cog_dir: str, options: PushOptions) -> s
     return version
 
 
-@task(name="push-test-model", cache_key_fn=_push_cache_key, persist_result=True, **RETRIES)
+@task(
+    name="push test model",
+    cache_policy=KeyedBy(material=_push_material),
+    persist_result=True,
+    **RETRIES,
+)
 def push_test_version(spec: PlatformSpec, ref: str, cog_dir: str, options: PushOptions) -> str:
     return _push(spec, ref, cog_dir, options)
 
 
-@task(name="push-model", **RETRIES)
+@task(name="push model", **RETRIES)
 def push_version(spec: PlatformSpec, ref: str, cog_dir: str, options: PushOptions) -> str:
     """Never cached: the real push happens only after every check passed."""
     return _push(spec, ref, cog_dir, options)
 
 
-@task(name="latest-version", **RETRIES)
+@task(name="latest version", task_run_name="latest version of {ref}", **RETRIES)
 def latest_version(spec: PlatformSpec, ref: str) -> VersionInfo | None:
     return get_platform(spec).latest_version(ref)
 
 
-def _version_cache_key(context: Any, parameters: dict[str, Any]) -> str:
-    spec: PlatformSpec = parameters["spec"]
-    where = spec.base_url or spec.registry or spec.kind
-    return f"version-{schema_hash([spec.kind, where, parameters['ref'], parameters['version_id']])}"
+def _version_material(parameters: dict[str, Any]) -> list[Any]:
+    return [*where(parameters["spec"]), parameters["ref"], parameters["version_id"]]
 
 
-@task(name="version-schema", cache_key_fn=_version_cache_key, persist_result=True, **RETRIES)
+@task(
+    name="version schema",
+    task_run_name="schema of {ref}",
+    cache_policy=KeyedBy(material=_version_material),
+    persist_result=True,
+    **RETRIES,
+)
 def version_schema(spec: PlatformSpec, ref: str, version_id: str) -> dict[str, Any]:
     """A version's OpenAPI document; cached by version id, since a version never changes."""
     return get_platform(spec).get_version(ref, version_id).openapi_schema
 
 
-@task(name="deployment", **RETRIES)
+@task(name="deployment", task_run_name="deployment {deployment.owner}/{deployment.name}", **RETRIES)
 def update_deployment(
     spec: PlatformSpec, deployment: DeploymentSpec, ref: str, version: str
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from tasks.errors import CheckFailed
+
 StageStatus = Literal["passed", "failed", "warning", "skipped"]
 Verdict = Literal["passed", "failed", "unverified", "skipped"]
 
@@ -25,6 +27,8 @@ class PredictionRecord:
     message: str = ""
     output: Any = None
     remote_output: Any = None
+    error: str | None = None  # the run's own error message, whole
+    logs: str = ""  # the model's logs (and traceback) for this run
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,3 +78,31 @@ def stage_from_records(name: str, records: list[PredictionRecord], seconds: floa
         return StageResult(name, "failed", error, warnings, records, seconds)
     status: StageStatus = "warning" if unverified else "passed"
     return StageResult(name, status, None, warnings, records, seconds)
+
+
+def first_line(text: str | None, limit: int = 300) -> str:
+    """The first line of a message, cut to `limit` characters with a visible "…"."""
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class StageFailed(CheckFailed):
+    """A stage's check failed: its task run ends Failed, and the flow still gets the record."""
+
+    def __init__(self, stage: StageResult) -> None:
+        super().__init__(first_line(f"{stage.name}: {stage.error or 'failed'}"))
+        self.stage = stage
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.stage,))
+
+
+class PredictionFailed(CheckFailed):
+    """A prediction whose verdict is a failure: the task run ends Failed with its record."""
+
+    def __init__(self, record: PredictionRecord) -> None:
+        super().__init__(first_line(f"{record.label}: {record.message or record.status}"))
+        self.record = record
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.record,))

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from flows.safe_push import main
+from flows.cli import main
 from tasks.platforms import close_all, resolve_spec
 from tasks.platforms.local_registry import LocalRegistry
 

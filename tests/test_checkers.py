@@ -9,7 +9,8 @@ import pytest
 
 from tasks import ai as ai_mod
 from tasks.ai import AI
-from tasks.checkers import check_output, checker_of, needs_ai, validate_case
+from tasks.checkers import check_output, checker_of, needs_ai
+from tasks.core.usage_checks import validate_case
 from tasks.errors import UsageError
 from tasks.platforms.base import RunResult
 from tests.fakes.anthropic_server import FakeAnthropic
@@ -97,7 +98,7 @@ def test_exact_string() -> None:
     assert check_output(case, ok(["hello", " ", "world"]), ai=None).passed  # streamed text
     result = check_output(case, ok("hello world\n"), ai=None)
     assert not result.passed
-    assert "expected 'hello world'" in result.message
+    assert 'expected "hello world"' in result.message
     assert not check_output(case, ok(42), ai=None).passed
     assert not check_output(case, failed("boom"), ai=None).passed
 

@@ -6,6 +6,8 @@ whatever an earlier run in the same test pushed.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e import copy_example, edit, run, set_config, stage, versions
@@ -139,7 +141,10 @@ def test_unchanged_rerun_does_not_push_the_test_model_again(hello):
     assert stage(first, "push test model")["detail"].startswith("pushed")
     code, second = run(hello, "--no-push")
     assert code == 0
-    assert stage(second, "push test model")["detail"] == f"reused cached version {first['version']}"
+    assert (
+        stage(second, "push test model")["detail"]
+        == f"reused cached version {first['version'][:12]}"
+    )
     assert len(versions("examples/hello-test")) == 1
     # a change in the directory invalidates the cache
     edit(hello / "predict.py", 'self.greeting = "Hello"', 'self.greeting = "Hello"  # edited')
@@ -188,3 +193,55 @@ def test_reports_junit_xml_and_prefect_artifacts(hello, tmp_path):
     summary = next(a for a in own if a.type == "markdown")
     assert "cog-safe-push ✅ passed" in summary.data and "| fuzz |" in summary.data
     assert progress and progress[0].data == 100.0
+
+
+def test_failed_predictions_are_failed_task_runs_in_the_prefect_api(hello):
+    """The UI tells the truth: a prediction that fails its check is a Failed task run named
+    for what it is, its subflow is Failed, and passing predictions are Completed."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
+    edit(
+        hello / "predict.py",
+        "        line = ",
+        '        if repeat == 3:\n            raise RuntimeError("cannot repeat three times")\n        line = ',
+    )
+    set_config(hello, predict={"fuzz": {"iterations": 6}})
+    code, report = run(hello, "--seed", "3")
+    assert code == 1
+    failed_labels = {
+        p["label"] for p in stage(report, "fuzz")["predictions"] if p["verdict"] == "failed"
+    }
+    assert failed_labels
+
+    async def task_runs():
+        async with get_client() as client:
+            parent = await client.read_flow_run(report["flow_run_id"])
+            children = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent.id])
+                )
+            )
+            runs = []
+            for child in children:
+                runs += await client.read_task_runs(
+                    flow_run_filter=FlowRunFilter(id={"any_": [child.id]})
+                )
+            return parent, children, runs
+
+    parent, children, runs = asyncio.run(task_runs())
+    assert parent.state.is_failed()
+    predict_runs = [c for c in children if c.flow_id and c.state.is_failed()]
+    assert predict_runs, [(c.name, c.state.type) for c in children]
+    by_name = {run.name: run for run in runs}
+    for label in failed_labels:
+        assert by_name[label].state.is_failed(), (label, by_name[label].state)
+        assert "cannot repeat three times" in by_name[label].state.message
+        assert "\\\\" not in by_name[label].state.message
+    passed = [p["label"] for p in stage(report, "fuzz")["predictions"] if p["verdict"] == "passed"]
+    assert all(by_name[label].state.is_completed() for label in passed)
+    assert not [name for name in by_name if re.match(r"^[a-z-]+-[0-9a-f]{3}$", name)], sorted(
+        by_name
+    )

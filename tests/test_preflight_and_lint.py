@@ -10,11 +10,11 @@ import pytest
 from tasks.code_lint import lint_file
 from tasks.cog_yaml import read_cog_yaml
 from tasks.config import Config, PredictConfig, TestCase, TrainConfig
+from tasks.core.usage_checks import local_problems
 from tasks.errors import UsageError
 from tasks.job import Job
 from tasks.options import RunOptions
 from tasks.platforms import resolve_spec
-from tasks.preflight import local_problems
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "hello"
 

@@ -1,16 +1,17 @@
-"""Platforms: where models live. `get_platform(spec)` returns one shared instance per spec.
+"""Platforms: where models live. `get_platform(spec)` returns the run's instance for a spec.
 
-One instance per process and spec matters: the local platform keeps one Cog server per
-version alive across tasks, and the Replicate platform tracks in-flight predictions so that
-an early exit can cancel them.
+One instance per run and spec matters: the local platform keeps one Cog server per version
+alive across tasks, and the Replicate platform tracks in-flight predictions so that an early
+exit can cancel them. Instances belong to the run's scope (tasks.core.run_scope), so two runs
+in one process never cancel or close each other's work.
 """
 
 from __future__ import annotations
 
 import os
-import threading
-from pathlib import Path
 
+from tasks.core.home import tool_home
+from tasks.core.run_scope import current
 from tasks.platforms.base import (
     DeploymentSpec,
     ModelInfo,
@@ -33,20 +34,14 @@ __all__ = [
     "close_all",
     "default_registry",
     "get_platform",
+    "platform_reason",
     "resolve_spec",
 ]
 
-_instances: dict[PlatformSpec, Platform] = {}
-_lock = threading.Lock()
-
 
 def default_registry() -> str:
-    """COG_SAFE_PUSH_HOME, else the user's cache directory."""
-    home = os.environ.get("COG_SAFE_PUSH_HOME")
-    if home:
-        return str(Path(home).expanduser().resolve())
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return str(Path(cache) / "cog-safe-push")
+    """The local registry lives in the tool's home (COG_SAFE_PUSH_HOME or ~/.cache)."""
+    return str(tool_home())
 
 
 def resolve_spec(
@@ -71,40 +66,37 @@ def resolve_spec(
     raise ValueError(f"unknown platform {kind!r}")
 
 
+def platform_reason(spec: PlatformSpec, explicit: bool) -> str:
+    """Which platform a run uses and why, in the words of its first line."""
+    if explicit:
+        return f"platform {spec.kind} (--platform)"
+    if spec.kind == "replicate":
+        return "platform replicate (REPLICATE_API_TOKEN is set)"
+    return f"platform local (no REPLICATE_API_TOKEN; registry {spec.registry})"
+
+
+def _open(spec: PlatformSpec) -> Platform:
+    if spec.kind == "local":
+        from tasks.platforms.local import LocalPlatform
+
+        return LocalPlatform(spec)
+    if spec.kind == "replicate":
+        from tasks.platforms.replicate import ReplicatePlatform
+
+        return ReplicatePlatform(spec)
+    raise ValueError(f"unknown platform {spec.kind!r}")
+
+
 def get_platform(spec: PlatformSpec) -> Platform:
-    with _lock:
-        platform = _instances.get(spec)
-        if platform is None:
-            if spec.kind == "local":
-                from tasks.platforms.local import LocalPlatform
-
-                platform = LocalPlatform(spec)
-            elif spec.kind == "replicate":
-                from tasks.platforms.replicate import ReplicatePlatform
-
-                platform = ReplicatePlatform(spec)
-            else:
-                raise ValueError(f"unknown platform {spec.kind!r}")
-            _instances[spec] = platform
-        return platform
+    """The current run's instance for `spec`, opened on first use."""
+    return current().resource(("platform", spec), lambda: _open(spec))
 
 
 def cancel_inflight() -> None:
-    """Cancel every run in flight on every open platform, keeping the platforms open
-    (safe from a signal handler's helper thread; the flow then winds down on its own)."""
-    with _lock:
-        platforms = list(_instances.values())
-    for platform in platforms:
-        platform.cancel_all()
+    """Cancel every run in flight on the current run's platforms, keeping them open."""
+    current().cancel_inflight()
 
 
 def close_all() -> None:
-    """Cancel in-flight runs and release every platform this process opened."""
-    with _lock:
-        platforms = list(_instances.values())
-        _instances.clear()
-    for platform in platforms:
-        try:
-            platform.cancel_all()
-        finally:
-            platform.close()
+    """Cancel in-flight runs and release every platform the current run opened."""
+    current().close()

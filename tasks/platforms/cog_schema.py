@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from tasks.core import supervise
 from tasks.errors import UsageError
 
 PROBE = Path(__file__).with_name("_schema_probe.py")
@@ -394,13 +395,8 @@ def describe_signatures(
         out = Path(tmp) / "signature.json"
         args = [python, str(PROBE), str(out)] + [f"{k}={v}" for k, v in refs.items()]
         try:
-            proc = subprocess.run(
-                args,
-                cwd=str(cog_dir),
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                env=model_env(python),
+            proc = supervise.run(
+                args, python=python, cwd=cog_dir, timeout=timeout, env=model_env(python)
             )
         except subprocess.TimeoutExpired:
             raise UsageError(

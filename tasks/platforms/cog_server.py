@@ -14,7 +14,6 @@ import http.client
 import json
 import logging
 import os
-import signal
 import socket
 import subprocess
 import threading
@@ -22,38 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tasks.core import supervise
 from tasks.errors import PlatformError
 from tasks.platforms.cog_schema import model_env
-
-# Runs in the model's interpreter: start the server as a child, ignore signals meant for
-# the tool, and when the tool goes away (stdin reaches EOF) take the whole group down.
-_WATCHDOG = r"""
-import os, signal, subprocess, sys, threading, time
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-signal.signal(signal.SIGTERM, signal.SIG_IGN)
-child = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL,
-                         preexec_fn=lambda: (signal.signal(signal.SIGINT, signal.SIG_DFL),
-                                             signal.signal(signal.SIGTERM, signal.SIG_DFL)))
-orphaned = threading.Event()
-def watch():
-    try:
-        sys.stdin.buffer.read()
-    except Exception:
-        pass
-    orphaned.set()
-    try:
-        os.killpg(0, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-    finally:
-        os.killpg(0, signal.SIGKILL)
-threading.Thread(target=watch, daemon=True).start()
-code = child.wait()
-if orphaned.is_set():
-    time.sleep(30)
-sys.exit(code)
-"""
 
 logger = logging.getLogger(__name__)
 READY_STATES = {"READY", "BUSY"}
@@ -164,14 +134,13 @@ class CogServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         try:
-            self._proc = subprocess.Popen(
-                [self.python, "-c", _WATCHDOG, *self._command()],
-                cwd=str(self.workdir),
+            self._proc = supervise.spawn(
+                self._command(),
+                python=self.python,
+                cwd=self.workdir,
                 env=self._env(port),
-                stdin=subprocess.PIPE,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
             )
         except OSError as exc:
             raise PlatformError(f"cannot run {self.python!r}: {exc}") from None
@@ -224,20 +193,8 @@ class CogServer:
     def stop_process(self) -> None:
         """Terminate the whole process group (watchdog, coglet, worker)."""
         proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        with contextlib.suppress(OSError):
-            if proc.stdin:
-                proc.stdin.close()
-        pgid = proc.pid  # session leader: its pid is the group id
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=5)
+        if proc is not None:
+            supervise.stop(proc)
 
     def close(self) -> None:
         self._closed = True

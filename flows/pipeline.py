@@ -1,31 +1,34 @@
 """The stages shared by the predict and train flows, composed from tasks.
 
 Every stage runs and reports (as the seed tool does) unless --fail-fast is given, in which
-case the first failure stops new work and cancels what is in flight.
+case the first failure stops new work and cancels what is in flight. A stage whose check
+fails ends its task run Failed; the record rides on the exception, so the flow still lists
+every failure with its prediction reference.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from prefect import get_run_logger, unmapped
-from prefect.futures import as_completed
+from prefect.futures import PrefectFuture, as_completed
+from prefect.states import State
 
-from tasks import abort
 from tasks.ai import ai_available
 from tasks.artifacts import Progress
-from tasks.checks import check_case, compare_runs, compatibility, describe_case, schema_lint
+from tasks.checks import compare, compatibility, describe_case, schema_lint
 from tasks.code_lint import code_lint
 from tasks.cog_yaml import read_cog_yaml
 from tasks.config import FuzzConfig
+from tasks.core.run_scope import current
 from tasks.fuzz import fuzz_task
 from tasks.fuzz_inputs import generate_schema_inputs
 from tasks.job import Job
 from tasks.openapi import input_properties, input_schema, required_inputs
-from tasks.platforms import RunResult, get_platform
-from tasks.predictions import is_deterministic, outcome, run_model, run_verdict
+from tasks.predictions import Judge, is_deterministic, predict
 from tasks.pushing import (
     ensure_model,
     latest_version,
@@ -33,7 +36,13 @@ from tasks.pushing import (
     push_test_version,
     version_schema,
 )
-from tasks.results import PredictionRecord, StageResult, stage_from_records
+from tasks.results import (
+    PredictionFailed,
+    PredictionRecord,
+    StageFailed,
+    StageResult,
+    stage_from_records,
+)
 
 Mode = Literal["predict", "train"]
 DEFAULT_COMPARE_SEED = 42
@@ -48,6 +57,40 @@ class CheckOutcome:
     def failed(self) -> bool:
         return any(s.failed for s in self.stages)
 
+    def summary(self) -> str:
+        failed = [s.name for s in self.stages if s.failed]
+        return f"{len(failed)} stage(s) failed: {', '.join(failed)}" if failed else "passed"
+
+
+def stage_from_state(state: State, name: str) -> StageResult:
+    """The stage a task's final state stands for: its StageResult (carried by StageFailed when
+    the task ended Failed), "passed" for a task that completed with another value, or the
+    error of a task that failed unexpectedly."""
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, StageResult):
+        return value
+    if isinstance(value, StageFailed):
+        return value.stage
+    if state.is_completed():
+        return StageResult(name, "passed")
+    error = str(value) if isinstance(value, BaseException) else (state.message or "failed")
+    return StageResult(name, "failed", error)
+
+
+def record_from_future(
+    future: PrefectFuture, stage: str, label: str, inputs: dict[str, Any]
+) -> PredictionRecord:
+    """The record of a finished prediction task, whatever its final state."""
+    future.wait()
+    value = future.state.result(raise_on_failure=False)
+    if isinstance(value, PredictionRecord):
+        return value
+    if isinstance(value, PredictionFailed):
+        return value.record
+    return PredictionRecord(
+        stage, label, inputs, "failed", "error", message=f"{type(value).__name__}: {value}"
+    )
+
 
 class _Run:
     """State of one flow's checks: the stages so far and whether to keep going."""
@@ -59,6 +102,8 @@ class _Run:
         self.prefix = "train " if self.train else ""
         self.outcome = CheckOutcome(test_version=None)
         self.logger = get_run_logger()
+        self.scope = current()
+        self.totals: dict[str, int] = {}
         section = job.config.train if self.train else job.config.predict
         self.timeout = float(
             (section.train_timeout if self.train else section.predict_timeout) if section else 300
@@ -69,46 +114,57 @@ class _Run:
     def name(self, stage: str) -> str:
         return self.prefix + stage
 
+    def started(self, stage: str, total: int | None = None) -> float:
+        if total:
+            self.totals[stage] = total
+        self.scope.observer.stage_started(stage, total)
+        return time.monotonic()
+
     def add(self, stage: StageResult) -> bool:
         """Record a stage; False when the run must stop (fail-fast after a failure)."""
         self.outcome.stages.append(stage)
+        counts = None
+        if stage.predictions:  # cached predictions never report themselves: set the counts
+            failed = sum(1 for p in stage.predictions if p.verdict == "failed")
+            done = sum(1 for p in stage.predictions if p.verdict != "skipped")
+            counts = (max(done, self.totals.get(stage.name, 0) if done else 0), failed)
+        self.scope.observer.stage_finished(stage.name, stage.status, stage.seconds, counts)
         log = self.logger.error if stage.failed else self.logger.info
         log("%s: %s%s", stage.name, stage.status, f" - {stage.error}" if stage.error else "")
         for warning in stage.warnings:
             self.logger.warning("%s: %s", stage.name, warning)
         if stage.failed and self.job.options.fail_fast:
-            abort.request_stop(f"--fail-fast after {stage.name} failed")
-            get_platform(self.job.spec).cancel_all()
+            self.scope.request_stop(f"--fail-fast after {stage.name} failed")
+            self.scope.cancel_inflight()
             return False
         return True
 
-    def record(
-        self, stage: str, label: str, inputs: dict[str, Any], result: RunResult
-    ) -> PredictionRecord:
-        return PredictionRecord(
-            stage=self.name(stage),
-            label=label,
-            inputs=inputs,
-            verdict="passed",
-            status=result.status,
-            seconds=result.seconds,
-            id=result.id or None,
-            url=result.url,
-            output=result.output,
-            remote_output=result.remote_output,
-        )
+    def run_stage(self, name: str, call: Callable[[], State]) -> StageResult:
+        started = self.started(name)
+        stage = stage_from_state(call(), name)
+        stage.seconds = time.monotonic() - started
+        return stage
 
     def submit(
-        self, ref: str, version: str, inputs: dict[str, Any], stop_on_failure: bool = True
-    ) -> Any:
-        return run_model.submit(
+        self,
+        ref: str,
+        version: str,
+        inputs: dict[str, Any],
+        judge: Judge,
+        stage: str,
+        label: str,
+    ) -> PrefectFuture:
+        return predict.submit(
             self.job.spec,
             ref,
             version,
             inputs,
             self.timeout,
+            judge,
+            stage=stage,
+            label=label,
             destination=self.destination,
-            stop_on_failure=stop_on_failure and self.job.options.fail_fast,
+            fail_fast=self.job.options.fail_fast,
         )
 
 
@@ -119,7 +175,9 @@ def push_test_model(job: Job) -> tuple[StageResult, str | None]:
     options = push_options(job.config)
     try:
         ensure_model(spec, ref, job.config.test_hardware)
-        state = push_test_version(spec, ref, job.cog_dir, options, return_state=True)
+        state = push_test_version.with_options(task_run_name="push test model")(
+            spec, ref, job.cog_dir, options, return_state=True
+        )
         version = state.result()
         reused = state.name == "Cached"
         latest = latest_version(spec, ref)
@@ -128,9 +186,9 @@ def push_test_model(job: Job) -> tuple[StageResult, str | None]:
             get_run_logger().info(
                 "cached test version %s is no longer the latest; pushing again", version
             )
-            version = push_test_version.with_options(refresh_cache=True)(
-                spec, ref, job.cog_dir, options
-            )
+            version = push_test_version.with_options(
+                refresh_cache=True, task_run_name="push test model"
+            )(spec, ref, job.cog_dir, options)
             latest = latest_version(spec, ref)
         if latest is None or latest.id != version:
             latest_id = latest.id if latest else "none"
@@ -141,7 +199,7 @@ def push_test_model(job: Job) -> tuple[StageResult, str | None]:
         failed = StageResult("push test model", "failed", str(exc))
         failed.seconds = time.monotonic() - started
         return failed, None
-    detail = f"{'reused cached' if reused else 'pushed'} version {version}"
+    detail = f"{'reused cached' if reused else 'pushed'} version {version[:12]}"
     stage = StageResult("push test model", "passed", seconds=time.monotonic() - started)
     stage.detail = detail
     return stage, version
@@ -171,12 +229,7 @@ def compare_inputs(
     return inputs
 
 
-def _stage(name: str, records: list[PredictionRecord], started: float) -> StageResult:
-    """Judge a stage; runs canceled because the run is stopping count as skipped."""
-    if abort.stopped():
-        for record in records:
-            if record.status == "canceled":
-                record.verdict, record.message = "skipped", abort.reason()
+def _stage(run: _Run, name: str, records: list[PredictionRecord], started: float) -> StageResult:
     return stage_from_records(name, records, time.monotonic() - started)
 
 
@@ -187,7 +240,7 @@ class _Pending:
     predictions share the `parallel` workers instead of waiting for each other.
     """
 
-    def __init__(self, name: str, collect: Any) -> None:
+    def __init__(self, name: str, collect: Callable[[], StageResult]) -> None:
         self.name = name
         self.collect = collect
 
@@ -195,67 +248,73 @@ class _Pending:
 def _submit_compare(
     run: _Run, live_ref: str, live_version: str, live_doc: dict, test_version: str, new_doc: dict
 ) -> _Pending:
-    started = time.monotonic()
+    name = run.name("compare outputs")
+    started = run.started(name, 2)
     inputs = compare_inputs(run.job, run.fuzz, live_doc, new_doc)
-    live_future = run.submit(live_ref, live_version, inputs)
-    test_future = run.submit(run.job.test_model, test_version, inputs)
+    judge = Judge("run")
+    live_future = run.submit(live_ref, live_version, inputs, judge, name, "compare: live")
+    test_future = run.submit(run.job.test_model, test_version, inputs, judge, name, "compare: test")
 
     def collect() -> StageResult:
-        live, test = outcome(live_future), outcome(test_future)
-        record = compare_runs(
-            live, test, inputs, is_deterministic(inputs), run.job.options.ai_model, run.timeout
+        live = record_from_future(live_future, name, "compare: live", inputs)
+        test = record_from_future(test_future, name, "compare: test", inputs)
+        if "skipped" in (live.verdict, test.verdict):
+            skipped = test if test.verdict == "skipped" else live
+            return _stage(run, name, [skipped], started)
+        state = compare(
+            live,
+            test,
+            is_deterministic(inputs),
+            run.job.options.ai_model,
+            name,
+            return_state=True,
         )
-        return _stage(run.name("compare outputs"), [record], started)
+        record = state.result(raise_on_failure=False)
+        if isinstance(record, PredictionFailed):
+            record = record.record
+        elif not isinstance(record, PredictionRecord):
+            record = PredictionRecord(name, "live vs test", inputs, "failed", "error")
+            record.message = f"comparison error: {state.message}"
+        return _stage(run, name, [record], started)
 
-    return _Pending(run.name("compare outputs"), collect)
+    return _Pending(name, collect)
 
 
 def _submit_test_cases(run: _Run, test_version: str) -> _Pending:
-    started = time.monotonic()
+    name = run.name("test cases")
     cases = run.job.test_cases(run.mode)
+    started = run.started(name, len(cases))
+    labels = [
+        f"{run.prefix}test case {index} ({describe_case(case.checker_dict())})"
+        for index, case in enumerate(cases, start=1)
+    ]
     futures = [
         run.submit(
             run.job.test_model,
             test_version,
-            dict(c.inputs),
-            stop_on_failure=c.error_contains is None,
+            dict(case.inputs),
+            Judge("case", case.checker_dict(), run.job.options.ai_model),
+            name,
+            label,
         )
-        for c in cases
+        for case, label in zip(cases, labels, strict=True)
     ]
 
     def collect() -> StageResult:
-        checks = []
-        for index, (case, future) in enumerate(zip(cases, futures, strict=True), start=1):
-            result = outcome(future)
-            label = f"test case {index}: {describe_case(case.checker_dict())}"
-            record = run.record("test cases", label, dict(case.inputs), result)
-            case_dict = case.checker_dict() | {"inputs": dict(case.inputs)}
-            checks.append(check_case.submit(case_dict, record, result, run.job.options.ai_model))
-        records = []
-        for check, case in zip(checks, cases, strict=True):
-            try:
-                records.append(check.result())
-            except Exception as exc:  # noqa: BLE001 - a checker that could not decide fails
-                records.append(
-                    PredictionRecord(
-                        run.name("test cases"),
-                        describe_case(case.checker_dict()),
-                        dict(case.inputs),
-                        "failed",
-                        "error",
-                        message=f"checker error: {exc}",
-                    )
-                )
-        return _stage(run.name("test cases"), records, started)
+        records = [
+            record_from_future(future, name, label, dict(case.inputs))
+            for future, label, case in zip(futures, labels, cases, strict=True)
+        ]
+        return _stage(run, name, records, started)
 
-    return _Pending(run.name("test cases"), collect)
+    return _Pending(name, collect)
 
 
 def _submit_fuzz(run: _Run, test_version: str, new_doc: dict[str, Any]) -> _Pending:
-    started = time.monotonic()
     job, fuzz = run.job, run.fuzz
     options = job.options
     name = run.name("fuzz")
+    started = run.started(name, fuzz.iterations)
     generator = options.fuzz_generator or ("ai" if ai_available() else "schema")
     try:
         payloads = fuzz_task(options.refresh_fuzz)(
@@ -273,14 +332,18 @@ def _submit_fuzz(run: _Run, test_version: str, new_doc: dict[str, Any]) -> _Pend
         failed = StageResult(name, "failed", f"could not generate fuzz inputs: {exc}")
         return _Pending(name, lambda: failed)
     run.logger.info("%s: %d inputs from the %s generator", name, len(payloads), generator)
-    futures = run_model.map(
+    labels = [f"{run.prefix}fuzz {i}" for i in range(1, len(payloads) + 1)]
+    futures = predict.map(
         unmapped(job.spec),
         unmapped(job.test_model),
         unmapped(test_version),
         payloads,
         unmapped(run.timeout),
+        unmapped(Judge("fuzz")),
+        stage=unmapped(name),
+        label=labels,
         destination=unmapped(run.destination),
-        stop_on_failure=unmapped(options.fail_fast),
+        fail_fast=unmapped(options.fail_fast),
     )
 
     def collect() -> StageResult:
@@ -289,15 +352,9 @@ def _submit_fuzz(run: _Run, test_version: str, new_doc: dict[str, Any]) -> _Pend
         progress = Progress(job.model, len(futures), name.replace(" ", "-"))
         for future in as_completed(list(futures)):
             i = index_of[id(future)]
-            result = outcome(future)
-            record = run.record("fuzz", f"fuzz {i + 1}", payloads[i], result)
-            ok, why = run_verdict(result, run.timeout)
-            if not ok:
-                record.verdict, record.message = "failed", why
-            records[i] = record
+            records[i] = record_from_future(future, name, labels[i], payloads[i])
             progress.advance()
-        done = [r for r in records if r is not None]
-        return _stage(name, done, started)
+        return _stage(run, name, [r for r in records if r is not None], started)
 
     return _Pending(name, collect)
 
@@ -305,22 +362,32 @@ def _submit_fuzz(run: _Run, test_version: str, new_doc: dict[str, Any]) -> _Pend
 def run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
     """Lint, push the test model (unless given a version), then every check on it."""
     # Each (sub)flow run installs Prefect's SIGTERM handler; chain ours on top of it again.
-    with abort.cancel_on_signals():
+    with current().cancel_on_signals():
         return _run_checks(job, mode, test_version)
 
 
 def _run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
     run = _Run(job, mode)
     cog = read_cog_yaml(job.cog_dir)
-    if not run.add(code_lint(str(cog.file_of(mode)), stage_name=run.name("code lint"))):
+    lint_name = run.name("code lint")
+    lint = run.run_stage(
+        lint_name,
+        lambda: code_lint(str(cog.file_of(mode)), stage_name=lint_name, return_state=True),
+    )
+    if not run.add(lint):
         return run.outcome
     if test_version is None:
+        run.started("push test model")
         stage, test_version = push_test_model(job)
         if not run.add(stage) or test_version is None:
             return run.outcome
     run.outcome.test_version = test_version
     new_doc = version_schema(job.spec, job.test_model, test_version)
-    if not run.add(schema_lint(new_doc, run.train, run.name("schema lint"))):
+    lint_name = run.name("schema lint")
+    lint = run.run_stage(
+        lint_name, lambda: schema_lint(new_doc, run.train, lint_name, return_state=True)
+    )
+    if not run.add(lint):
         return run.outcome
     live = latest_version(job.spec, job.model)
     if live is None:
@@ -328,12 +395,17 @@ def _run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
             "%s has no version yet: compatibility and output comparison skipped", job.model
         )
     else:
-        stage = compatibility(
-            live.openapi_schema,
-            new_doc,
-            run.train,
-            job.config.ignore_schema_compatibility,
-            run.name("schema compatibility"),
+        compat_name = run.name("schema compatibility")
+        stage = run.run_stage(
+            compat_name,
+            lambda: compatibility(
+                live.openapi_schema,
+                new_doc,
+                run.train,
+                job.config.ignore_schema_compatibility,
+                compat_name,
+                return_state=True,
+            ),
         )
         if not run.add(stage):
             return run.outcome
@@ -356,8 +428,8 @@ def _run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
             # fail-fast: what is still queued returns at once, canceled; report it as skipped
             for rest in pending[pending.index(item) + 1 :]:
                 rest.collect()
-                run.outcome.stages.append(
-                    StageResult(rest.name, "skipped", detail=f"skipped: {abort.reason()}")
-                )
+                skipped = StageResult(rest.name, "skipped", detail=f"skipped: {run.scope.reason}")
+                run.outcome.stages.append(skipped)
+                run.scope.observer.stage_finished(rest.name, "skipped", 0.0)
             break
     return run.outcome

@@ -1,0 +1,262 @@
+"""What a person sees in the terminal: status lines, a live progress display, the final table.
+
+On a terminal the progress of every stage is drawn in place (done/total, failures so far,
+elapsed); in CI (no TTY, or CI set) the same events become a few plain lines. Prefect's own
+per-task state lines only appear with -v. Long failure text is cut here; the JSON report keeps
+it whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console as RichConsole
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+PREFIX = "cog-safe-push"
+DETAIL_LIMIT = 160
+INPUTS_LIMIT = 120
+
+
+def cut(text: str, limit: int) -> str:
+    """One line of at most `limit` characters; a cut is marked with "…"."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def short_inputs(inputs: Any, limit: int = INPUTS_LIMIT) -> str:
+    """Inputs as compact JSON, data URIs reduced to their media type."""
+
+    def compact(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("data:"):
+            return value.split(",", 1)[0] + ",…"
+        if isinstance(value, dict):
+            return {k: compact(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [compact(v) for v in value]
+        return value
+
+    return cut(json.dumps(compact(inputs), default=str, ensure_ascii=False), limit)
+
+
+@dataclass
+class _Stage:
+    name: str
+    total: int | None
+    started: float
+    done: int = 0
+    failed: int = 0
+    status: str = "running"
+    seconds: float | None = None
+    reported: int = 0  # plain mode: the last quarter printed
+
+    def elapsed(self) -> float:
+        return self.seconds if self.seconds is not None else time.monotonic() - self.started
+
+
+class Console:
+    """The tool's terminal output (stderr): one place decides what is drawn and how."""
+
+    def __init__(self, verbose: int = 0, stream: Any = None) -> None:
+        self.verbose = verbose
+        self.rich = RichConsole(file=stream or sys.stderr, highlight=False, soft_wrap=True)
+        self.interactive = self.rich.is_terminal and not os.environ.get("CI")
+
+    def line(self, text: str) -> None:
+        self.rich.print(Text(f"{PREFIX}: {text}"))
+
+    def error(self, text: str) -> None:
+        self.rich.print(Text(f"{PREFIX}: error: {text}"))
+
+    def waiting(self) -> Waiting:
+        """A status line for a wait that may or may not happen (see Waiting)."""
+        return Waiting(self)
+
+    @contextlib.contextmanager
+    def progress(self) -> Iterator[Progress]:
+        display = Progress(self)
+        if self.interactive:
+            with Live(
+                get_renderable=display.render,
+                console=self.rich,
+                refresh_per_second=4,
+                transient=True,
+            ):
+                yield display
+        else:
+            yield display
+
+    # ---------------------------------------------------------------- the final summary
+
+    def summary(self, report: dict[str, Any]) -> None:
+        table = Table(title=f"{PREFIX}: {report['status']}", show_lines=False)
+        for column in ("stage", "status", "seconds", "predictions", "detail"):
+            table.add_column(column, overflow="fold")
+        for stage in report["stages"]:
+            predictions = stage["predictions"]
+            failed = sum(1 for p in predictions if p["verdict"] == "failed")
+            if stage["status"] == "failed" and predictions:
+                detail = f"{failed} of {len(predictions)} failed (listed below)"
+            else:
+                detail = (
+                    stage["error"]
+                    or "; ".join(stage.get("warnings") or [])
+                    or stage.get("detail")
+                    or ""
+                )
+            table.add_row(
+                stage["name"],
+                stage["status"],
+                f"{stage['seconds']:.1f}",
+                str(len(predictions)),
+                cut(detail, DETAIL_LIMIT),
+            )
+        self.rich.print(table)
+        for line in failure_lines(report):
+            self.rich.print(Text(f"  {line}"))
+            if self.verbose and line.logs:
+                self.rich.print(Text(indent(line.logs)))
+        if report["pushed"]:
+            self.line(f"pushed {report['model']}:{report['version']}")
+        elif report["status"] == "passed":
+            self.line(f"passed; nothing pushed (--no-push). Test version {report['version']}")
+        else:
+            self.line(f"{report['status']}: nothing pushed to {report['model']}")
+
+
+class Waiting:
+    """A wait shown only once it begins: a spinner with elapsed seconds on a terminal, one
+    line elsewhere. `begin` may never be called (a server that is already running)."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.text = ""
+        self._status: Any = None
+
+    def begin(self, text: str) -> None:
+        self.end()
+        self.text = text
+        if self.console.interactive:
+            self._status = self.console.rich.status(Text(f"{PREFIX}: {text}"))
+            self._status.start()
+        else:
+            self.console.line(text)
+
+    def tick(self, elapsed: float) -> None:
+        if self._status is not None:
+            self._status.update(Text(f"{PREFIX}: {self.text} {elapsed:.0f} s"))
+
+    def end(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+class FailureLine(str):
+    """One printed failure; carries the model's logs for -v."""
+
+    logs: str = ""
+
+
+def failure_lines(report: dict[str, Any]) -> list[FailureLine]:
+    """One line per failed prediction: stage, label, cut-down inputs, the error's first line."""
+    lines = []
+    for stage in report["stages"]:
+        for p in stage["predictions"]:
+            if p["verdict"] != "failed":
+                continue
+            message = (p.get("message") or p.get("error") or p["status"]).strip()
+            first = message.splitlines()[0] if message else ""
+            line = FailureLine(
+                f"✗ {stage['name']} / {p['label']}: {cut(first, DETAIL_LIMIT)} "
+                f"(inputs {short_inputs(p['inputs'])})"
+            )
+            line.logs = p.get("logs") or ""
+            lines.append(line)
+    return lines
+
+
+def indent(text: str, limit: int = 4000) -> str:
+    tail = text[-limit:]
+    return "\n".join("      " + line for line in tail.rstrip().splitlines())
+
+
+class Progress:
+    """The run's progress as the flow reports it (an Observer); drawn live or printed plainly."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.stages: dict[str, _Stage] = {}
+        self.ui_url: str | None = None
+        self._lock = threading.Lock()
+
+    # Observer protocol (tasks.core.run_scope): called from the flow and from worker threads.
+
+    def run_started(self, ui_url: str | None) -> None:
+        self.ui_url = ui_url
+        if ui_url and not self.console.verbose:  # with -v, Prefect's "View at" line says it
+            self.console.line(f"follow this run in the Prefect UI: {ui_url}")
+
+    def stage_started(self, name: str, total: int | None) -> None:
+        with self._lock:
+            self.stages[name] = _Stage(name, total, time.monotonic())
+        if total and not self.console.interactive:
+            self.console.line(f"{name}: {total} prediction(s) started")
+
+    def prediction_done(self, stage: str, ok: bool) -> None:
+        with self._lock:
+            entry = self.stages.get(stage)
+            if entry is None:
+                return
+            entry.done += 1
+            entry.failed += 0 if ok else 1
+            quarter = 4 * entry.done // entry.total if entry.total and entry.total >= 8 else 0
+            report = not self.console.interactive and quarter > entry.reported and quarter < 4
+            entry.reported = max(entry.reported, quarter)
+        if report:
+            self.console.line(
+                f"{stage}: {entry.done}/{entry.total} done, {entry.failed} failed, "
+                f"{entry.elapsed():.1f} s"
+            )
+
+    def stage_finished(
+        self, name: str, status: str, seconds: float, counts: tuple[int, int] | None = None
+    ) -> None:
+        """`counts` (done, failed) corrects what the live events missed: cached predictions
+        finish without running, so they never report themselves."""
+        with self._lock:
+            entry = self.stages.setdefault(name, _Stage(name, None, time.monotonic()))
+            entry.status = status
+            entry.seconds = seconds or entry.elapsed()
+            if counts is not None:
+                entry.done, entry.failed = counts
+        if not self.console.interactive and entry.total:
+            self.console.line(
+                f"{name}: {status} in {entry.seconds:.1f} s "
+                f"({entry.done}/{entry.total} done, {entry.failed} failed)"
+            )
+
+    # Drawing (terminal only)
+
+    def render(self) -> Table:
+        table = Table(box=None, show_header=False, padding=(0, 1))
+        with self._lock:
+            stages = list(self.stages.values())
+        for entry in stages:
+            count = f"{entry.done}/{entry.total}" if entry.total else ""
+            failed = f"{entry.failed} failed" if entry.failed else ""
+            mark = {"running": "…", "passed": "✓", "failed": "✗", "warning": "!"}.get(
+                entry.status, "-"
+            )
+            table.add_row(mark, entry.name, count, failed, f"{entry.elapsed():.1f} s", entry.status)
+        return table

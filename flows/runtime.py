@@ -1,0 +1,128 @@
+"""How a command-line run gets a Prefect API, and a quiet Prefect in the terminal.
+
+In order: the user's own API (PREFECT_API_URL, or a Prefect profile, .env or prefect.toml that
+sets one: Prefect's own settings decide); else, with --no-server or COG_SAFE_PUSH_NO_SERVER, a
+temporary server for this run only; else the managed local server (flows/prefect_server.py),
+started once and reused. If none can be had, ServerUnavailable carries one line naming the
+cause and the fix, and the CLI exits with EXIT_NO_PREFECT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from flows import prefect_server
+from flows.console import Console
+from flows.prefect_server import ServerUnavailable
+
+EXIT_NO_PREFECT = 3
+NO_SERVER_ENV = "COG_SAFE_PUSH_NO_SERVER"
+
+__all__ = ["EXIT_NO_PREFECT", "Runtime", "ServerUnavailable", "prefect_api", "quiet_prefect"]
+
+
+@dataclass
+class Runtime:
+    kind: Literal["configured", "managed", "temporary"]
+    api_url: str
+
+
+def no_server_requested(flag: bool) -> bool:
+    value = os.environ.get(NO_SERVER_ENV, "").strip().lower()
+    return flag or value in {"1", "true", "yes", "on"}
+
+
+def quiet_prefect() -> None:
+    """Before Prefect is imported: no telemetry, and the temporary-server wait made long."""
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+
+
+def _use(api_url: str) -> None:
+    """Point this process's Prefect at `api_url` (Prefect read its settings at import)."""
+    from prefect.context import refresh_global_settings_context
+
+    os.environ["PREFECT_API_URL"] = api_url
+    refresh_global_settings_context()
+
+
+def _fix(cause: str) -> str:
+    return (
+        f"no Prefect server: {cause}. Fix: run again (a busy machine may need "
+        f"{prefect_server.TIMEOUT_ENV}=600), point PREFECT_API_URL at a running Prefect server, "
+        "or pass --no-server"
+    )
+
+
+@contextlib.contextmanager
+def prefect_api(no_server: bool, console: Console) -> Iterator[Runtime]:
+    """Make Prefect usable for one CLI run; see the module docstring for the order."""
+    quiet_prefect()
+    from prefect.settings import get_current_settings
+
+    configured = get_current_settings().api.url
+    if configured:
+        yield Runtime("configured", str(configured))
+        return
+    timeout = float(os.environ.get(prefect_server.TIMEOUT_ENV, prefect_server.DEFAULT_TIMEOUT))
+    wait = console.waiting()
+    try:
+        if no_server_requested(no_server):
+            wait.begin("starting a temporary Prefect server for this run…")
+            with prefect_server.temporary(timeout=timeout, on_tick=wait.tick) as state:
+                wait.end()
+                _use(state.url)
+                yield Runtime("temporary", state.url)
+            return
+        state, started = prefect_server.ensure(
+            timeout=timeout,
+            on_wait=lambda message: wait.begin(message),
+            on_start=lambda log: wait.begin("starting the local Prefect server (first run only)…"),
+            on_tick=wait.tick,
+        )
+    except ServerUnavailable as exc:
+        raise ServerUnavailable(_fix(str(exc))) from None
+    finally:
+        wait.end()
+    if started:
+        console.line(
+            f"local Prefect server started at {state.ui_url} "
+            "(stop it with `cog-safe-push server stop`)"
+        )
+    _use(state.url)
+    yield Runtime("managed", state.url)
+
+
+class _RunLogFilter(logging.Filter):
+    """The terminal shows the live progress; Prefect's run lines only with -v."""
+
+    def __init__(self, verbose: int) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.verbose >= 1:
+            return True
+        if record.name.startswith(("prefect.flow_runs", "prefect.task_runs")):
+            return False
+        return record.levelno >= logging.WARNING
+
+
+def configure_terminal_logging(verbose: int) -> None:
+    """Filter Prefect's console handlers (the API still receives every log line)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    run_filter = _RunLogFilter(verbose)
+    for name in ["", *logging.root.manager.loggerDict]:
+        logger = logging.getLogger(name) if name else logging.getLogger()
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.addFilter(run_filter)
+    if verbose >= 3:
+        logging.getLogger("prefect").setLevel(logging.DEBUG)

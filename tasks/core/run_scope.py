@@ -1,0 +1,204 @@
+"""State that belongs to one run, not to the process: the stop switch, AI usage, open platforms
+and whoever watches the run's progress.
+
+Why not module globals: a process that runs two flows (a served deployment, a test session)
+would otherwise stop, cancel and count each other's work. The safe_push flow opens a scope;
+everything below it (subflows, and task runs, whose threads copy the caller's context) finds
+it with `current()`. Code that runs outside any flow (the schema-diff command, unit tests)
+gets a process-wide default scope.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Hashable, Iterator
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+
+class Observer(Protocol):
+    """Receives a run's progress; the CLI's live display is one. Called from worker threads."""
+
+    def run_started(self, ui_url: str | None) -> None: ...
+
+    def stage_started(self, name: str, total: int | None) -> None: ...
+
+    def prediction_done(self, stage: str, ok: bool) -> None: ...
+
+    def stage_finished(
+        self, name: str, status: str, seconds: float, counts: tuple[int, int] | None = None
+    ) -> None: ...
+
+
+class NullObserver:
+    """Nobody watching (deployments, tests): every event is dropped."""
+
+    def run_started(self, ui_url: str | None) -> None:
+        pass
+
+    def stage_started(self, name: str, total: int | None) -> None:
+        pass
+
+    def prediction_done(self, stage: str, ok: bool) -> None:
+        pass
+
+    def stage_finished(
+        self, name: str, status: str, seconds: float, counts: tuple[int, int] | None = None
+    ) -> None:
+        pass
+
+
+@dataclass
+class Usage:
+    """AI calls and tokens a run spent, for its report."""
+
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class RunScope:
+    """One run's stop switch, AI usage and open resources (platforms)."""
+
+    def __init__(self, observer: Observer | None = None) -> None:
+        self.observer: Observer = observer or NullObserver()
+        self._stop = threading.Event()
+        self._reason = ""
+        self._usage = Usage()
+        self._resources: dict[Hashable, Any] = {}
+        self._lock = threading.Lock()
+
+    # -- stopping: --fail-fast, Ctrl-C, SIGTERM
+
+    def request_stop(self, reason: str) -> None:
+        with self._lock:
+            if not self._stop.is_set():
+                self._reason = reason
+                self._stop.set()
+
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def reason(self) -> str:
+        return self._reason
+
+    # -- AI usage
+
+    def add_usage(self, input_tokens: int, output_tokens: int) -> None:
+        with self._lock:
+            self._usage.calls += 1
+            self._usage.input_tokens += input_tokens
+            self._usage.output_tokens += output_tokens
+
+    def usage(self) -> Usage:
+        with self._lock:
+            return Usage(**asdict(self._usage))
+
+    def reset_usage(self) -> None:
+        with self._lock:
+            self._usage = Usage()
+
+    # -- resources: objects with cancel_all() and close(), opened once per key
+
+    def resource(self, key: Hashable, factory: Callable[[], Any]) -> Any:
+        with self._lock:
+            found = self._resources.get(key)
+            if found is None:
+                found = self._resources[key] = factory()
+            return found
+
+    def resources(self) -> list[Any]:
+        with self._lock:
+            return list(self._resources.values())
+
+    def cancel_inflight(self) -> None:
+        """Cancel what the run's resources have in flight; they stay open."""
+        for item in self.resources():
+            with contextlib.suppress(Exception):
+                item.cancel_all()
+
+    def close(self) -> None:
+        """Cancel in-flight work and release every resource (idempotent)."""
+        with self._lock:
+            items = list(self._resources.values())
+            self._resources.clear()
+        for item in items:
+            try:
+                item.cancel_all()
+            finally:
+                item.close()
+
+    # -- signals
+
+    @contextlib.contextmanager
+    def cancel_on_signals(self) -> Iterator[None]:
+        """Ctrl-C or SIGTERM: start nothing new and cancel what is in flight at once, then let
+        the previous handler (Prefect's, or Python's) unwind the run as usual. Without this,
+        Prefect would wait for every running prediction to finish or time out."""
+        installed: dict[int, Any] = {}
+
+        def chain(previous: Any) -> Any:
+            def handler(signum: int, frame: Any) -> None:
+                self.request_stop(f"interrupted by {signal.Signals(signum).name}")
+                threading.Thread(
+                    target=self.cancel_inflight, name="cancel-inflight", daemon=True
+                ).start()
+                if callable(previous):
+                    previous(signum, frame)
+                else:
+                    raise KeyboardInterrupt
+
+            return handler
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(ValueError):  # not the main thread: nothing to install
+                installed[sig] = signal.signal(sig, chain(signal.getsignal(sig)))
+        try:
+            yield
+        finally:
+            for sig, previous in installed.items():
+                signal.signal(sig, previous)
+
+
+_scope: ContextVar[RunScope | None] = ContextVar("cog_safe_push_run_scope", default=None)
+_observer: ContextVar[Observer | None] = ContextVar("cog_safe_push_observer", default=None)
+_process_scope = RunScope()
+
+
+def current() -> RunScope:
+    """The scope of the run this code belongs to (a process-wide one outside any run)."""
+    return _scope.get() or _process_scope
+
+
+@contextlib.contextmanager
+def run_scope() -> Iterator[RunScope]:
+    """Open a fresh scope for one run; its resources are closed when the run ends."""
+    scope = RunScope(_observer.get())
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
+        scope.close()
+
+
+@contextlib.contextmanager
+def watched_by(observer: Observer) -> Iterator[None]:
+    """Runs started inside this block report their progress to `observer`."""
+    token = _observer.set(observer)
+    try:
+        yield
+    finally:
+        _observer.reset(token)
+
+
+def close_process_scope() -> None:
+    """Release what code outside any run opened (the schema-diff command, tests)."""
+    _process_scope.close()

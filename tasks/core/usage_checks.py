@@ -1,0 +1,98 @@
+"""Usage problems visible without a platform: checked before Prefect even starts (exit 2).
+
+Pure apart from reading files: the config's names and test cases, cog.yaml and the files it
+names, credentials the run will need, and the interpreter for local models. Every problem is
+reported at once, so one round of fixes is enough.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tasks.cog_yaml import read_cog_yaml
+from tasks.config import CHECKER_FIELDS, check_names
+from tasks.errors import UsageError
+from tasks.job import Job
+
+
+def checker_of(case: Mapping[str, Any]) -> str | None:
+    """The one checker a case names, or None; more than one is a usage error."""
+    named = [key for key in CHECKER_FIELDS if case.get(key) is not None]
+    if len(named) > 1:
+        raise UsageError(f"a test case may use only one checker, this one has {', '.join(named)}")
+    return named[0] if named else None
+
+
+def compile_jq(query: str) -> Any:
+    import jq
+
+    try:
+        return jq.compile(query)
+    except ValueError as exc:
+        raise UsageError(f"jq_query does not compile: {query!r}: {exc}") from None
+
+
+def validate_case(case: Mapping[str, Any]) -> None:
+    """Raise UsageError for a checker that can never work (before anything is pushed)."""
+    checker = checker_of(case)
+    if checker is None:
+        return
+    value = case[checker]
+    if not isinstance(value, str):
+        raise UsageError(f"{checker} must be a string, got {type(value).__name__}")
+    if checker == "jq_query":
+        compile_jq(value)
+    if checker in ("match_prompt", "error_contains", "jq_query", "match_url") and not value.strip():
+        raise UsageError(f"{checker} must not be empty")
+
+
+def local_problems(job: Job) -> list[str]:
+    """Every problem with the run's input that needs no platform to see."""
+    problems: list[str] = []
+    config, options = job.config, job.options
+    try:
+        check_names(config)
+    except UsageError as exc:
+        problems.append(str(exc))
+    if options.push_official_model and not config.official_model:
+        problems.append("--push-official-model needs official_model in the config")
+    try:
+        cog = read_cog_yaml(job.cog_dir)
+    except UsageError as exc:
+        problems.append(str(exc))
+    else:
+        modes = ["train"] if config.train else []
+        if config.predict or not config.train:
+            modes.append("predict")
+        for mode in modes:
+            ref = cog.train if mode == "train" else cog.predict
+            if not ref:
+                problems.append(
+                    f"{cog.path} has no '{mode}' entry but the config has a {mode} section"
+                )
+            elif not cog.file_of(mode).is_file():
+                problems.append(f"{cog.file_of(mode)} named in cog.yaml does not exist")
+    for mode in ("train", "predict"):
+        for index, case in enumerate(job.test_cases(mode), start=1):
+            try:
+                validate_case(case.checker_dict())
+            except UsageError as exc:
+                problems.append(f"{mode} test case {index}: {exc}")
+    if config.dockerfile and not (Path(job.cog_dir) / config.dockerfile).is_file():
+        problems.append(f"dockerfile {config.dockerfile} does not exist")
+    if job.needs_ai() and not os.environ.get("ANTHROPIC_API_KEY"):
+        problems.append(
+            "ANTHROPIC_API_KEY is not set, but a match_prompt test case or --fuzz-generator ai needs the AI"
+        )
+    if job.spec.kind == "replicate":
+        if not os.environ.get("REPLICATE_API_TOKEN"):
+            problems.append("REPLICATE_API_TOKEN is not set (or use --platform local)")
+        if shutil.which("cog") is None:
+            problems.append("the cog executable is not on PATH: install Cog to push to Replicate")
+    if job.spec.kind == "local" and job.spec.python and shutil.which(job.spec.python) is None:
+        problems.append(f"interpreter {job.spec.python} for the local platform not found")
+    return problems
