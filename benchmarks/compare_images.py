@@ -24,7 +24,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tasks.compare import compare_outputs, image_distance  # noqa: E402
+from tasks.outputs.compare import compare_outputs, image_distance  # noqa: E402
 
 SIZE = 2048
 

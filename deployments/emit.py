@@ -12,7 +12,6 @@ The `on-model-changed` deployment of `python -m deployments.serve` reacts to it.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import sys
@@ -21,7 +20,8 @@ from typing import Any
 import httpx
 
 from deployments.params import EVENT_NAME, event_body
-from tasks.errors import UsageError
+from flows.cli import UsageParser
+from tasks.core.errors import UsageError
 
 
 def api_settings(api_url: str | None = None) -> tuple[str, dict[str, str]]:
@@ -66,8 +66,8 @@ def emit(
     return body
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def build_parser() -> UsageParser:
+    p = UsageParser(
         prog="python -m deployments.emit",
         description=f"Emit a {EVENT_NAME} event to the Prefect server (PREFECT_API_URL)",
     )
@@ -83,7 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"deployments.emit: error: {exc}", file=sys.stderr)
+        return 2
     try:
         extra = json.loads(args.payload) if args.payload else None
         if extra is not None and not isinstance(extra, dict):

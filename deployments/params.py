@@ -10,8 +10,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from tasks.config import Config, check_model_name
-from tasks.options import RunOptions
+from tasks.core.config import Config, check_model_name
+from tasks.core.options import RunOptions
 
 DEFAULT_CRON = "0 3 * * *"
 DEFAULT_TIMEZONE = "UTC"

@@ -31,10 +31,11 @@ from deployments.params import (
     nightly_parameters,
     trigger_spec,
 )
-from tasks.config import DEFAULT_CONFIG_PATH, Config, load_config
-from tasks.errors import UsageError
-from tasks.options import RunOptions
-from tasks.source import checkout, is_git_url
+from flows.cli import UsageParser
+from tasks.core.config import DEFAULT_CONFIG_PATH, Config, load_config
+from tasks.core.errors import UsageError
+from tasks.core.options import RunOptions
+from tasks.core.source import checkout, is_git_url
 
 
 @dataclass
@@ -53,8 +54,8 @@ class ServeSettings:
     name_suffix: str = ""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def build_parser() -> UsageParser:
+    p = UsageParser(
         prog="python -m deployments.serve",
         description="Serve cog-safe-push as Prefect deployments: nightly, on-model-changed, manual",
     )
@@ -214,7 +215,11 @@ def describe(deployments: list[Any]) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"deployments.serve: error: {exc}", file=sys.stderr)
+        return 2
     try:
         settings = settings_from_args(args)
     except UsageError as exc:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.config import (
+from tasks.core.config import (
     DEFAULT_CONFIG_PATH,
     DEFAULT_PREDICT_TIMEOUT,
     Config,
@@ -29,12 +29,13 @@ from tasks.config import (
     parse_inputs,
     parse_test_case,
 )
-from tasks.errors import UsageError
-from tasks.options import RunOptions
+from tasks.core.errors import UsageError
+from tasks.core.options import RunOptions
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises UsageError (one line, exit 2) instead of printing usage and exiting."""
+class UsageParser(argparse.ArgumentParser):
+    """argparse that raises UsageError (one line, exit 2) instead of printing usage and exiting.
+    Every command of the tool (and of deployments/) parses with it."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(message)
@@ -54,7 +55,7 @@ def _typed(fn):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = UsageParser(
         prog="cog-safe-push",
         description="Safely push a Cog model, with tests",
         epilog="Also: cog-safe-push schema-diff OLD NEW [--train] [--json]; "
@@ -310,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     """`cog-safe-push` and `python -m flows.safe_push`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["schema-diff"]:
-        from flows.schema_diff_cmd import main as schema_diff_main
+        from flows.schema_diff_command import main as schema_diff_main
 
         return schema_diff_main(argv[1:])
     if argv[:1] == ["server"]:
@@ -332,8 +333,8 @@ def run(request: Request) -> int:
     """Check problems visible without a platform (exit 2), get Prefect, run the flow."""
     from flows.console import Console
     from flows.runtime import EXIT_NO_PREFECT, ServerUnavailable, prefect_api
+    from tasks.core.job import Job
     from tasks.core.usage_checks import local_problems
-    from tasks.job import Job
     from tasks.platforms import platform_reason, resolve_spec
 
     options = request.options
@@ -360,8 +361,8 @@ def run(request: Request) -> int:
 def _run_flow(request: Request, console: Any) -> int:
     from flows.runtime import configure_terminal_logging
     from flows.safe_push import EXIT_CODES, safe_push
+    from tasks.core.errors import RunFailed, SafePushError
     from tasks.core.run_scope import watched_by
-    from tasks.errors import RunFailed, SafePushError
 
     configure_terminal_logging(request.options.verbose)
     with console.progress() as progress, watched_by(progress):

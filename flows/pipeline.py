@@ -17,32 +17,30 @@ from prefect import get_run_logger, unmapped
 from prefect.futures import PrefectFuture, as_completed
 from prefect.states import State
 
-from tasks.ai import ai_available
+from tasks.ai.client import ai_available
 from tasks.artifacts import Progress
-from tasks.checks import compare, compatibility, describe_case, schema_lint
 from tasks.code_lint import code_lint
-from tasks.cog_yaml import read_cog_yaml
-from tasks.config import FuzzConfig
-from tasks.core.run_scope import current
-from tasks.fuzz import fuzz_task
-from tasks.fuzz_inputs import generate_schema_inputs
-from tasks.job import Job
-from tasks.openapi import input_properties, input_schema, required_inputs
-from tasks.predictions import Judge, is_deterministic, predict
-from tasks.pushing import (
-    ensure_model,
-    latest_version,
-    push_options,
-    push_test_version,
-    version_schema,
-)
-from tasks.results import (
+from tasks.compare_outputs import compare
+from tasks.compatibility import compatibility
+from tasks.core.cog_yaml import read_cog_yaml
+from tasks.core.config import FuzzConfig
+from tasks.core.job import Job
+from tasks.core.openapi import input_properties, input_schema, required_inputs
+from tasks.core.results import (
     PredictionFailed,
     PredictionRecord,
     StageFailed,
     StageResult,
     stage_from_records,
 )
+from tasks.core.run_scope import current
+from tasks.fuzz.inputs import generate_schema_inputs
+from tasks.fuzz.request import FuzzRequest
+from tasks.fuzz_inputs import fuzz_task
+from tasks.predictions import Judge, is_deterministic, predict
+from tasks.schema_lint import schema_lint
+from tasks.test_model import ensure_model, push_test_version
+from tasks.versions import latest_version, version_schema
 
 Mode = Literal["predict", "train"]
 DEFAULT_COMPARE_SEED = 42
@@ -172,12 +170,10 @@ def push_test_model(job: Job) -> tuple[StageResult, str | None]:
     """Ensure the test model exists and holds the working directory as its latest version."""
     started = time.monotonic()
     spec, ref = job.spec, job.test_model
-    options = push_options(job.config)
+    options = job.config.push_options()
     try:
         ensure_model(spec, ref, job.config.test_hardware)
-        state = push_test_version.with_options(task_run_name="push test model")(
-            spec, ref, job.cog_dir, options, return_state=True
-        )
+        state = push_test_version(spec, ref, job.cog_dir, options, return_state=True)
         version = state.result()
         reused = state.name == "Cached"
         latest = latest_version(spec, ref)
@@ -186,9 +182,9 @@ def push_test_model(job: Job) -> tuple[StageResult, str | None]:
             get_run_logger().info(
                 "cached test version %s is no longer the latest; pushing again", version
             )
-            version = push_test_version.with_options(
-                refresh_cache=True, task_run_name="push test model"
-            )(spec, ref, job.cog_dir, options)
+            version = push_test_version.with_options(refresh_cache=True)(
+                spec, ref, job.cog_dir, options
+            )
             latest = latest_version(spec, ref)
         if latest is None or latest.id != version:
             latest_id = latest.id if latest else "none"
@@ -285,7 +281,7 @@ def _submit_test_cases(run: _Run, test_version: str) -> _Pending:
     cases = run.job.test_cases(run.mode)
     started = run.started(name, len(cases))
     labels = [
-        f"{run.prefix}test case {index} ({describe_case(case.checker_dict())})"
+        f"{run.prefix}test case {index} ({case.describe()})"
         for index, case in enumerate(cases, start=1)
     ]
     futures = [
@@ -317,17 +313,18 @@ def _submit_fuzz(run: _Run, test_version: str, new_doc: dict[str, Any]) -> _Pend
     started = run.started(name, fuzz.iterations)
     generator = options.fuzz_generator or ("ai" if ai_available() else "schema")
     try:
-        payloads = fuzz_task(options.refresh_fuzz)(
+        request = FuzzRequest(
             input_schema=input_schema(new_doc, train=run.train),
             iterations=fuzz.iterations,
+            generator=generator,
             fixed=dict(fuzz.fixed_inputs),
             disabled=list(fuzz.disabled_inputs),
             prompt=fuzz.prompt,
-            generator=generator,
             seed=options.seed,
             batch_size=options.fuzz_batch_size,
             ai_model=options.ai_model,
         )
+        payloads = fuzz_task(options.refresh_fuzz)(request, stage_name=name)
     except Exception as exc:  # noqa: BLE001 - generation trouble fails the stage, clearly
         failed = StageResult(name, "failed", f"could not generate fuzz inputs: {exc}")
         return _Pending(name, lambda: failed)
@@ -372,7 +369,9 @@ def _run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
     lint_name = run.name("code lint")
     lint = run.run_stage(
         lint_name,
-        lambda: code_lint(str(cog.file_of(mode)), stage_name=lint_name, return_state=True),
+        lambda: code_lint(
+            str(cog.file_of(mode)), job.cog_dir, stage_name=lint_name, return_state=True
+        ),
     )
     if not run.add(lint):
         return run.outcome

@@ -6,7 +6,7 @@ from prefect import flow
 from prefect.states import Completed, Failed, State
 
 from flows.pipeline import CheckOutcome, run_checks
-from tasks.job import Job
+from tasks.core.job import Job
 
 
 def final_state(outcome: CheckOutcome) -> State:

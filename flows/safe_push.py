@@ -32,23 +32,19 @@ from flows.pipeline import CheckOutcome, stage_from_state
 from flows.predict import predict_flow
 from flows.train import train_flow
 from tasks.artifacts import publish_report
-from tasks.config import Config
+from tasks.core.config import Config
+from tasks.core.errors import RunFailed, SafePushError, UsageError
+from tasks.core.job import Job
+from tasks.core.options import RunOptions
+from tasks.core.results import StageResult
 from tasks.core.run_scope import RunScope, run_scope
-from tasks.errors import RunFailed, SafePushError, UsageError
-from tasks.job import Job
-from tasks.options import RunOptions
+from tasks.core.source import checkout
+from tasks.deployment import update_deployment
 from tasks.platforms import platform_reason, resolve_spec
 from tasks.preflight import preflight
-from tasks.pushing import (
-    deployment_spec,
-    ensure_model,
-    push_options,
-    push_version,
-    update_deployment,
-)
-from tasks.report import build_report, junit_xml, overall_status
-from tasks.results import StageResult
-from tasks.source import checkout
+from tasks.push import push_version
+from tasks.report.render import build_report, junit_xml, overall_status
+from tasks.test_model import ensure_model
 
 EXIT_CODES = {"passed": 0, "failed": 1, "error": 2}
 
@@ -87,7 +83,7 @@ def _push(scope: RunScope, job: Job, name: str, ref: str) -> tuple[StageResult, 
 
     def body() -> StageResult:
         state = push_version.with_options(task_run_name=name)(
-            job.spec, ref, job.cog_dir, push_options(job.config), return_state=True
+            job.spec, ref, job.cog_dir, job.config.push_options(), return_state=True
         )
         if state.is_completed():
             pushed.append(state.result())
@@ -171,7 +167,7 @@ def _run(job: Job, scope: RunScope) -> dict[str, Any]:
     stages.append(push_stage)
     if push_stage.failed or version is None:
         return report("failed", version=test_version, error=push_stage.error)
-    deployment = deployment_spec(config)
+    deployment = config.deployment_spec()
     if deployment is not None:
         dep_stage = _observed(
             scope,

@@ -5,15 +5,16 @@ Exit codes: `status` 0 when the server runs and answers, 1 when it does not; `st
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 
 from flows import prefect_server
+from flows.cli import UsageParser
+from tasks.core.errors import UsageError
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> UsageParser:
+    parser = UsageParser(
         prog="cog-safe-push server",
         description="The local Prefect server cog-safe-push starts when no Prefect API is "
         "configured. Its data lives in the tool's home (COG_SAFE_PUSH_HOME or "
@@ -30,7 +31,11 @@ def _age(seconds: float) -> str:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"cog-safe-push server: error: {exc}", file=sys.stderr)
+        return 2
     folder = prefect_server.server_dir()
     if args.action == "stop":
         state = prefect_server.stop(folder)

@@ -6,7 +6,7 @@ from prefect import flow
 
 from flows.pipeline import CheckOutcome, run_checks
 from flows.predict import final_state
-from tasks.job import Job
+from tasks.core.job import Job
 
 
 @flow(name="train", flow_run_name="train {job.config.model}", log_prints=True)

@@ -14,7 +14,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from tasks.report import markdown_summary, prediction_rows
+from tasks.report.render import markdown_summary, prediction_rows
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 MAX_LINKS = 20

@@ -1,44 +1,25 @@
-"""Code lint stage: ruff on the predict/train file named in cog.yaml, as the seed tool does."""
+"""Code lint stage: ruff on the predict/train file named in cog.yaml (tasks.lint.ruff).
+
+Cached by the file's content, the ruff version and the effective configuration: adding a
+ruff.toml, or upgrading ruff, lints again.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 from prefect import task
 
-from tasks.caching import KeyedBy
-from tasks.results import StageFailed, StageResult
-
-# E402 (imports below top) is normal in Cog predictors that set env vars before importing.
-RUFF_ARGS = ("check", "--no-cache", "--output-format", "concise", "--ignore", "E402")
+from tasks.core.results import StageFailed, StageResult
+from tasks.lint.ruff import file_hash, lint_file, settings_for
+from tasks.policies import KeyedBy
 
 
-def ruff_command(path: Path) -> list[str]:
-    return [sys.executable, "-m", "ruff", *RUFF_ARGS, str(path)]
-
-
-def lint_file(path: Path) -> list[str]:
-    """Ruff's findings for one file, one line each; empty when clean."""
-    if not path.is_file():
-        return [f"{path}: file not found"]
-    proc = subprocess.run(ruff_command(path), capture_output=True, text=True, cwd=path.parent)
-    if proc.returncode == 0:
-        return []
-    prefix = f"{path.name}:"
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(prefix)]
-    return lines or [proc.stderr.strip() or f"ruff exited {proc.returncode}"]
-
-
-def file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
-
-
-def _lint_material(parameters: dict) -> list[str]:
+def _lint_material(parameters: dict[str, Any]) -> list[str]:
     path = Path(parameters["path"])
-    return ["ruff", path.name, file_hash(path), parameters["stage_name"]]
+    settings = settings_for(path, Path(parameters["cog_dir"]))
+    return [path.name, file_hash(path), settings.ruff_version, settings.config_hash]
 
 
 @task(
@@ -47,14 +28,13 @@ def _lint_material(parameters: dict) -> list[str]:
     cache_policy=KeyedBy(material=_lint_material),
     persist_result=True,
 )
-def code_lint(path: str, stage_name: str = "code lint") -> StageResult:
-    findings = lint_file(Path(path))
+def code_lint(path: str, cog_dir: str, stage_name: str = "code lint") -> StageResult:
+    file = Path(path)
+    settings = settings_for(file, Path(cog_dir))
+    findings = lint_file(file, settings)
     if findings:
-        raise StageFailed(
-            StageResult(
-                stage_name,
-                "failed",
-                f"ruff found problems in {Path(path).name}: " + " | ".join(findings),
-            )
+        message = f"ruff ({settings.describe()}) found problems in {file.name}: " + " | ".join(
+            findings
         )
-    return StageResult(stage_name, "passed")
+        raise StageFailed(StageResult(stage_name, "failed", message))
+    return StageResult(stage_name, "passed", detail=settings.describe())

@@ -22,13 +22,14 @@ from prefect.runtime import task_run
 from prefect.states import Cancelled
 from prefect.utilities.urls import url_for
 
-from tasks.ai import AIError, make_ai
-from tasks.caching import KeyedBy, where
-from tasks.checkers import check_output
+from tasks.ai.client import AIError, make_ai
+from tasks.core.platform_data import PlatformSpec, RunResult
+from tasks.core.results import PredictionFailed, PredictionRecord
+from tasks.core.retry import retry_condition
 from tasks.core.run_scope import current
-from tasks.platforms import PlatformSpec, RunResult, get_platform
-from tasks.results import PredictionFailed, PredictionRecord
-from tasks.retry import retry_condition
+from tasks.outputs.checkers import check_output
+from tasks.platforms import get_platform
+from tasks.policies import KeyedBy, where
 
 JudgeKind = Literal["run", "fuzz", "case"]
 

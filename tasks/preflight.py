@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from prefect import task
 
+from tasks.core.errors import SafePushError
+from tasks.core.job import Job
+from tasks.core.results import StageFailed, StageResult
 from tasks.core.usage_checks import local_problems
-from tasks.errors import SafePushError
-from tasks.job import Job
 from tasks.platforms import get_platform
-from tasks.results import StageFailed, StageResult
 
 
 def platform_problems(job: Job) -> list[str]:

@@ -57,7 +57,7 @@ def prefect_server():
 @pytest.fixture
 def fake_anthropic(monkeypatch):
     """The fake Anthropic Messages API, with the SDK's environment pointed at it."""
-    from tasks import ai
+    from tasks.ai import client as ai
     from tests.fakes.anthropic_server import FakeAnthropic, env_for
 
     with FakeAnthropic() as server:

@@ -12,7 +12,7 @@ import yaml
 
 from flows.cli import main
 from tasks.platforms import close_all, resolve_spec
-from tasks.platforms.local_registry import LocalRegistry
+from tasks.platforms.local.registry import LocalRegistry
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -1,4 +1,4 @@
-"""tasks.ai against the fake Anthropic Messages API (a real HTTP server, the real SDK)."""
+"""tasks.ai.client against the fake Anthropic Messages API (a real HTTP server, the real SDK)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks import ai as ai_mod
-from tasks.ai import AI, AIError
-from tasks.retry import is_transient
+from tasks.ai import client as ai_mod
+from tasks.ai.client import AI, AIError
+from tasks.core.retry import is_transient
 from tests.fakes.anthropic_server import FakeAnthropic, env_for
 from tests.test_files import data_uri, gradient, make_image, serve_directory
 

@@ -1,4 +1,4 @@
-"""tasks.checkers: every test-case checker against real results, files and the fake AI."""
+"""tasks.outputs.checkers: every test-case checker against real results, files and the fake AI."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tasks import ai as ai_mod
-from tasks.ai import AI
-from tasks.checkers import check_output, checker_of, needs_ai
+from tasks.ai import client as ai_mod
+from tasks.ai.client import AI
+from tasks.core.errors import UsageError
+from tasks.core.platform_data import RunResult
 from tasks.core.usage_checks import validate_case
-from tasks.errors import UsageError
-from tasks.platforms.base import RunResult
+from tasks.outputs.checkers import check_output, checker_of, needs_ai
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.test_files import gradient, make_image, make_wav, serve_directory, tone
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks.errors import PlatformError, UsageError
-from tasks.platforms import cog_cli
-from tasks.platforms.base import PushOptions
+from tasks.core.errors import PlatformError, UsageError
+from tasks.core.platform_data import PushOptions
+from tasks.platforms.replicate import cog_cli
 from tests.fakes.replicate_server import FakeReplicate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,9 +167,9 @@ def test_stand_in_runs_on_any_python3(fake, cog_dir):
 
 
 def test_schema_from_the_project_generator(fake, tmp_path):
-    source = (ROOT / "tasks" / "platforms" / "cog_schema.py").read_text()
+    source = (ROOT / "tasks" / "platforms" / "local" / "cog_schema.py").read_text()
     if "__main__" not in source:
-        pytest.skip("tasks.platforms.cog_schema has no command-line entry point yet")
+        pytest.skip("tasks.platforms.local.cog_schema has no command-line entry point yet")
     directory = tmp_path / "gen"
     directory.mkdir()
     (directory / "cog.yaml").write_text('predict: "predict.py:Predictor"\n')

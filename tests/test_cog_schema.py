@@ -7,15 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tasks import openapi
-from tasks.errors import UsageError
-from tasks.platforms.cog_schema import (
+from tasks.core import openapi
+from tasks.core.cog_yaml import CogYaml
+from tasks.core.errors import UsageError
+from tasks.platforms.local.cog_schema import (
     build_openapi,
     describe_signatures,
     generate_schema,
     is_required,
-    max_concurrency,
-    predictor_refs,
     title,
 )
 
@@ -302,8 +301,7 @@ def test_enum_name_never_overwrites_fixed_components() -> None:
 
 
 def test_cog_yaml_helpers() -> None:
-    assert predictor_refs({"predict": "predict.py:P", "build": {}}) == {"predict": "predict.py:P"}
-    with pytest.raises(UsageError):
-        predictor_refs({"predict": "predict.py"})
-    assert max_concurrency({"concurrency": {"max": 4}}) == 4
-    assert max_concurrency({}) == 1
+    cog = CogYaml(Path("cog.yaml"), "predict.py:P", None, {"build": {}})
+    assert cog.refs() == {"predict": "predict.py:P"}
+    assert CogYaml(Path("cog.yaml"), None, None, {"concurrency": {"max": 4}}).max_concurrency() == 4
+    assert cog.max_concurrency() == 1

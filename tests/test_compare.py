@@ -1,4 +1,4 @@
-"""tasks.compare: every comparison branch, with real files made in the test and the fake AI."""
+"""tasks.outputs.compare: every comparison branch, with real files made in the test and the fake AI."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.ai import AI
-from tasks.compare import (
+from tasks.ai.client import AI
+from tasks.outputs.compare import (
     IMAGE_DISTANCE_THRESHOLD,
     compare_files,
     compare_outputs,

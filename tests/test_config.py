@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from flows.cli import build_parser, parse_args
-from tasks.config import (
+from tasks.core.config import (
     Config,
     check_names,
     help_config_template,
@@ -15,7 +15,7 @@ from tasks.config import (
     parse_test_case,
     parse_value,
 )
-from tasks.errors import UsageError
+from tasks.core.errors import UsageError
 
 FULL = """
 model: acme/hello

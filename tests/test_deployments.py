@@ -40,9 +40,9 @@ from deployments.params import (
 )
 from deployments.serve import ServeSettings, build_deployments, describe
 from flows.cli import build_parser
-from tasks.config import Config, load_config
-from tasks.errors import UsageError
-from tasks.options import RunOptions
+from tasks.core.config import Config, load_config
+from tasks.core.errors import UsageError
+from tasks.core.options import RunOptions
 from tests.e2e import ROOT, copy_example
 
 HELLO = "examples/hello"

@@ -1,4 +1,4 @@
-"""tasks.files: resolving every spelling of a file output, media kinds, extension normalisation.
+"""tasks.outputs.files: resolving every spelling of a file output, media kinds, extension normalisation.
 
 The helpers at the top (real PNG/WAV files, a real HTTP file server) are shared with the
 comparison, checker and AI tests.
@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tasks import files
-from tasks.files import FileRefError
+from tasks.outputs import files
+from tasks.outputs.files import FileRefError
 
 # --- shared helpers --------------------------------------------------------------------
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from tasks import sample_media
-from tasks.ai import AI, AIError
-from tasks.fuzz_ai import FuzzGenerationError, FuzzStats, generate_ai_inputs
-from tasks.fuzz_inputs import validate_payload
+from tasks.ai.client import AI, AIError
+from tasks.fuzz import sample_media
+from tasks.fuzz.ai_batches import FuzzGenerationError, FuzzStats, generate_ai_inputs
+from tasks.fuzz.inputs import validate_payload
 from tests.fakes.anthropic_server import FakeAnthropic
 
 SCHEMA = {

@@ -6,6 +6,7 @@ import json
 import re
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,10 @@ import pytest
 from prefect import flow
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-from tasks.errors import UsageError
-from tasks.fuzz import fuzz_cache_key, fuzz_task
-from tasks.fuzz_inputs import validate_payload
+from tasks.core.errors import UsageError
+from tasks.fuzz.inputs import validate_payload
+from tasks.fuzz.request import FuzzRequest
+from tasks.fuzz_inputs import fuzz_task
 from tests.fakes.anthropic_server import FakeAnthropic
 
 SCHEMA = {
@@ -61,15 +63,11 @@ def fuzz_flow(refresh: bool = False, **settings: Any) -> Any:
     options: dict[str, Any] = {
         "input_schema": SCHEMA,
         "iterations": 6,
-        "fixed": {},
-        "disabled": [],
-        "prompt": None,
         "generator": "ai",
-        "seed": None,
         "batch_size": 3,
     }
     options.update(settings)
-    state = fuzz_task(refresh)(**options, return_state=True)
+    state = fuzz_task(refresh)(FuzzRequest(**options), return_state=True)
     return state.name, state.result()
 
 
@@ -108,36 +106,26 @@ def test_schema_generator_is_cached_only_with_a_seed():
 
 
 def test_cache_key_covers_every_setting():
-    base = {
-        "input_schema": SCHEMA,
-        "iterations": 6,
-        "fixed": {},
-        "disabled": [],
-        "prompt": None,
-        "generator": "ai",
-        "seed": None,
-        "batch_size": 10,
-        "ai_model": None,
-    }
-    key = fuzz_cache_key(None, base)
-    assert key and key.startswith("fuzz-inputs-")
+    base = FuzzRequest(input_schema=SCHEMA, iterations=6, generator="ai")
+    key = base.cache_material()
+    assert key is not None
     changed = {
         "input_schema": {**SCHEMA, "required": []},
         "iterations": 7,
         "fixed": {"mode": "upper"},
         "disabled": ["mode"],
         "prompt": "p",
-        "generator": "schema",
         "seed": 1,
         "batch_size": 5,
         "ai_model": "claude-x",
     }
     for field, value in changed.items():
-        assert fuzz_cache_key(None, {**base, field: value}) != key, field
-    assert fuzz_cache_key(None, {**base, "generator": "schema"}) is None
+        assert replace(base, **{field: value}).cache_material() != key, field
+    assert replace(base, generator="schema").cache_material() is None  # unseeded schema runs
+    assert replace(base, generator="schema", seed=1).cache_material() != key
     # The same schema inside an OpenAPI document is the same cache entry.
     document = {"components": {"schemas": {"Input": SCHEMA}}}
-    assert fuzz_cache_key(None, {**base, "input_schema": document}) == key
+    assert replace(base, input_schema=document).cache_material() == key
 
 
 def test_ai_generator_without_a_key_is_a_usage_error(monkeypatch: pytest.MonkeyPatch):

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tasks import sample_media
-from tasks.fuzz_inputs import (
+from tasks.fuzz import sample_media
+from tasks.fuzz.inputs import (
     NEGATIVE_PROMPTS,
     PROMPTS,
     InvalidPayload,
@@ -385,7 +385,7 @@ def _post_when_idle(request: urllib.request.Request) -> dict:
 
 def test_cog_runtime_accepts_generated_payloads_with_data_uris(tmp_path: Path):
     """Coglet, enforcing the model's schema, takes every generated payload (data: URIs too)."""
-    from tasks.platforms.cog_schema import generate_schema, write_schema
+    from tasks.platforms.local.cog_schema import generate_schema, write_schema
 
     (tmp_path / "cog.yaml").write_text(
         'build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n'

@@ -19,13 +19,13 @@ from urllib.parse import urlparse
 import pytest
 from PIL import Image
 
-from tasks.errors import PlatformError, UsageError
+from tasks.core import data_uri
+from tasks.core.errors import PlatformError, UsageError
+from tasks.core.platform_data import DeploymentSpec, PlatformSpec, PushOptions
 from tasks.platforms import Platform
-from tasks.platforms.base import DeploymentSpec, PlatformSpec, PushOptions
 from tasks.platforms.cog_dir import is_ignored, parse_dockerignore, snapshot_files
-from tasks.platforms.local import (
+from tasks.platforms.local.platform import (
     LocalPlatform,
-    decode_data_uri,
     file_inputs_as_paths,
     localize_files,
     may_hold_files,
@@ -210,9 +210,11 @@ def test_deployment_is_recorded(platform: LocalPlatform, echo: str) -> None:
 
 
 def test_data_uris_decode_and_become_files() -> None:
-    assert decode_data_uri("data:text/plain;base64,aGk=") == ("text/plain", b"hi")
-    assert decode_data_uri("data:,a%20b") == ("text/plain", b"a b")
-    assert decode_data_uri("https://example.com/x.png") is None
+    assert data_uri.decode("data:text/plain;base64,aGk=") == ("text/plain", b"hi")
+    assert data_uri.decode("data:,a%20b") == ("text/plain", b"a b")
+    assert not data_uri.is_data_uri("https://example.com/x.png")
+    with pytest.raises(data_uri.DataURIError):
+        data_uri.decode("data:image/png")
     saved = []
 
     def save(name: str, mime: str, data: bytes) -> str:
@@ -466,8 +468,8 @@ def test_servers_die_with_a_killed_parent(tmp_path: Path) -> None:
         f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from tasks.platforms.base import PlatformSpec, PushOptions
-        from tasks.platforms.local import LocalPlatform
+        from tasks.core.platform_data import PlatformSpec, PushOptions
+        from tasks.platforms.local.platform import LocalPlatform
         p = LocalPlatform(PlatformSpec(kind="local", registry={str(tmp_path / "reg")!r}))
         v = p.push("t/echo", {str(MODELS / "echo")!r}, PushOptions())
         assert p.predict("t/echo", v, {{"text": "x"}}, 60).ok
@@ -488,7 +490,7 @@ def test_servers_die_with_a_killed_parent(tmp_path: Path) -> None:
 
 
 def test_models_never_see_our_credentials(monkeypatch) -> None:
-    from tasks.platforms.cog_schema import model_env
+    from tasks.platforms.local.cog_schema import model_env
 
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_secret")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")

@@ -14,10 +14,10 @@ from urllib.parse import urlparse
 import pytest
 from PIL import Image
 
-from tasks.errors import PlatformError, TransientError, UsageError
-from tasks.platforms.base import DeploymentSpec, PlatformSpec, PushOptions
-from tasks.platforms.rate_limit import RateLimiter
-from tasks.platforms.replicate import (
+from tasks.core.errors import PlatformError, TransientError, UsageError
+from tasks.core.platform_data import DeploymentSpec, PlatformSpec, PushOptions
+from tasks.core.retry import is_transient
+from tasks.platforms.replicate.platform import (
     ReplicateAPIError,
     ReplicatePlatform,
     backoff,
@@ -28,7 +28,7 @@ from tasks.platforms.replicate import (
     poll_delays,
     prefer_wait,
 )
-from tasks.retry import is_transient
+from tasks.platforms.replicate.rate_limit import RateLimiter
 from tests.fakes.replicate_server import FakeFile, FakeReplicate
 
 CANARY = "r8_CANARY_" + uuid.uuid4().hex

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from tasks.report import build_report, junit_xml, markdown_summary, overall_status, prediction_rows
-from tasks.results import PredictionRecord, StageResult, stage_from_records
+from tasks.core.results import PredictionRecord, StageResult, stage_from_records
+from tasks.report.render import (
+    build_report,
+    junit_xml,
+    markdown_summary,
+    overall_status,
+    prediction_rows,
+)
 
 
 def _record(

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from prefect.states import Completed, Failed
 
-from tasks.errors import CheckFailed, TransientError, UsageError
-from tasks.retry import is_transient, retry_condition
+from tasks.core.errors import CheckFailed, TransientError, UsageError
+from tasks.core.retry import is_transient, retry_condition
 
 
 class _HTTPError(Exception):

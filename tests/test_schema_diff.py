@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tasks.schema_diff import Finding, breaking, diff_schemas, format_findings
+from tasks.schema.diff import Finding, breaking, diff_schemas, format_findings
 
 # --------------------------------------------------------------------------------------------
 # A builder for Cog-shaped OpenAPI documents

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from flows.schema_diff_cmd import main
-from tasks.errors import UsageError
-from tasks.platforms.base import VersionInfo
+from flows.schema_diff_command import main
+from tasks.core.errors import UsageError
+from tasks.core.platform_data import VersionInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -226,10 +226,14 @@ def test_broken_ref_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "points nowhere" in capsys.readouterr().err
 
 
-def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["only-one-argument.json"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "schema-diff: error: the following arguments are required: NEW"
+    ]
     assert main(["a", "b", "--platform", "mars"]) == 2
-    assert "usage" in capsys.readouterr().err
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "invalid choice: 'mars'" in line
 
 
 class FakePlatform:
@@ -276,7 +280,7 @@ def run_module(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("REPLICATE_API_TOKEN", None)
     return subprocess.run(
-        [sys.executable, "-m", "flows.schema_diff_cmd", *args],
+        [sys.executable, "-m", "flows.schema_diff_command", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasks.schema_lint import lint_schema
+from tasks.schema.lint import lint_schema
 
 
 def doc(inputs: dict[str, Any], training: dict[str, Any] | None = None) -> dict[str, Any]:

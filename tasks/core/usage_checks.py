@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tasks.cog_yaml import read_cog_yaml
-from tasks.config import CHECKER_FIELDS, check_names
-from tasks.errors import UsageError
-from tasks.job import Job
+from tasks.core.cog_yaml import read_cog_yaml
+from tasks.core.config import CHECKER_FIELDS, check_names
+from tasks.core.errors import UsageError
+from tasks.core.job import Job
 
 
 def checker_of(case: Mapping[str, Any]) -> str | None:

@@ -11,25 +11,12 @@ from __future__ import annotations
 import os
 
 from tasks.core.home import tool_home
+from tasks.core.platform_data import PlatformSpec
 from tasks.core.run_scope import current
-from tasks.platforms.base import (
-    DeploymentSpec,
-    ModelInfo,
-    Platform,
-    PlatformSpec,
-    PushOptions,
-    RunResult,
-    VersionInfo,
-)
+from tasks.platforms.base import Platform
 
 __all__ = [
-    "DeploymentSpec",
-    "ModelInfo",
     "Platform",
-    "PlatformSpec",
-    "PushOptions",
-    "RunResult",
-    "VersionInfo",
     "cancel_inflight",
     "close_all",
     "default_registry",
@@ -77,11 +64,11 @@ def platform_reason(spec: PlatformSpec, explicit: bool) -> str:
 
 def _open(spec: PlatformSpec) -> Platform:
     if spec.kind == "local":
-        from tasks.platforms.local import LocalPlatform
+        from tasks.platforms.local.platform import LocalPlatform
 
         return LocalPlatform(spec)
     if spec.kind == "replicate":
-        from tasks.platforms.replicate import ReplicatePlatform
+        from tasks.platforms.replicate.platform import ReplicatePlatform
 
         return ReplicatePlatform(spec)
     raise ValueError(f"unknown platform {spec.kind!r}")

@@ -1,94 +1,20 @@
-"""The platform protocol every stage talks to, and the plain data it returns.
-
-Tasks receive a `PlatformSpec` (serialisable, secret-free) and call `get_platform(spec)`
-from `tasks.platforms` to obtain the process-wide implementation for it.
+"""The platform protocol every stage talks to (the data it takes and returns is in
+tasks.core.platform_data). Tasks receive a PlatformSpec and call `get_platform(spec)` from
+tasks.platforms to obtain the current run's implementation for it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-PlatformKind = Literal["local", "replicate"]
-RunStatus = Literal["succeeded", "failed", "canceled", "timeout"]
-
-
-@dataclass(frozen=True)
-class PlatformSpec:
-    """What a task needs to reach a platform. Never holds a token."""
-
-    kind: PlatformKind
-    base_url: str | None = None  # replicate: API base URL (None -> client default)
-    registry: str | None = None  # local: registry directory
-    python: str | None = None  # local: interpreter that runs the models
-    verbosity: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class ModelInfo:
-    owner: str
-    name: str
-    visibility: str = "private"
-    hardware: str | None = None
-    latest_version_id: str | None = None
-    url: str | None = None
-
-    @property
-    def ref(self) -> str:
-        return f"{self.owner}/{self.name}"
-
-
-@dataclass
-class VersionInfo:
-    id: str
-    openapi_schema: dict[str, Any]
-    created_at: str | None = None
-
-
-@dataclass
-class RunResult:
-    """Outcome of one prediction or training, already detached from the platform.
-
-    `output` has every file replaced by a local path or file:// URL (downloaded as soon as
-    the run finished), so comparisons never depend on a live URL. `remote_output` keeps the
-    platform's original output (URLs), for links in reports.
-    """
-
-    id: str
-    status: RunStatus
-    output: Any = None
-    remote_output: Any = None
-    error: str | None = None
-    logs: str = ""
-    seconds: float = 0.0
-    url: str | None = None  # web page of the prediction, for reports
-    metrics: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "succeeded"
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class PushOptions:
-    dockerfile: str | None = None
-    fast_push: bool = False
-    use_cog_base_image: bool | None = None
-
-
-@dataclass
-class DeploymentSpec:
-    owner: str
-    name: str
-    hardware: str = "cpu"
-    min_instances: int | None = None
-    max_instances: int | None = None
+from tasks.core.platform_data import (
+    DeploymentSpec,
+    ModelInfo,
+    PlatformSpec,
+    PushOptions,
+    RunResult,
+    VersionInfo,
+)
 
 
 @runtime_checkable

@@ -1,0 +1,312 @@
+"""The one place the tool talks to Claude (Anthropic Messages API).
+
+Why a wrapper: every AI use in the tool (fuzz inputs, output equivalence, match_prompt)
+needs the same things — bounded retries on overload/429/5xx only (a 401 must fail at once),
+strictly parsed JSON or YES/NO answers with a bounded number of re-asks, images attached
+from whatever form an output takes, and token usage summed into the report. The SDK reads
+ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL itself; the key never passes through our code.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tasks.core.errors import SafePushError
+from tasks.core.retry import TRANSIENT_STATUS
+from tasks.core.run_scope import Usage, current
+from tasks.core.secrets import scrub
+
+DEFAULT_MODEL = "claude-sonnet-5-5"
+
+# Claude accepts these image types; anything else is re-encoded as PNG.
+_IMAGE_MEDIA = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+_MAX_IMAGE_BYTES = 3_500_000  # base64 grows by 4/3; the API limit is 5 MB per image
+_MAX_IMAGE_SIDE = 1568  # larger images are downscaled by the API anyway
+
+
+class AIError(SafePushError):
+    """The AI could not give a usable answer. `status` lets tasks.core.retry classify it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(scrub(message))
+        self.status = status
+
+
+def usage() -> Usage:
+    """AI calls and tokens spent so far by the current run (see tasks.core.run_scope)."""
+    return current().usage()
+
+
+def reset_usage() -> None:
+    current().reset_usage()
+
+
+def ai_available() -> bool:
+    """True when an Anthropic key is configured (the SDK reads it from the environment)."""
+    return bool(os.environ.get("ANTHROPIC_API_KEY", "").strip())
+
+
+def make_ai(model: str | None) -> AI | None:
+    """A client when a key is configured, else None (checks then fall back or say why)."""
+    return AI(model=model) if ai_available() else None
+
+
+def _image_block(ref: str | Path) -> dict[str, Any]:
+    """A base64 image content block for a path, file:// URL, data: URI or http(s) URL."""
+    from PIL import Image
+
+    from tasks.outputs.files import resolve
+
+    path = resolve(ref)
+    data = path.read_bytes()
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = img.format or ""
+            too_big = len(data) > _MAX_IMAGE_BYTES or max(img.size) > 8000
+            if fmt in _IMAGE_MEDIA and not too_big:
+                media = _IMAGE_MEDIA[fmt]
+            else:
+                img.load()
+                converted = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+                converted.thumbnail((_MAX_IMAGE_SIDE, _MAX_IMAGE_SIDE))
+                buf = io.BytesIO()
+                converted.save(buf, format="PNG", optimize=True)
+                data, media = buf.getvalue(), "image/png"
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise AIError(f"cannot attach {path.name} as an image: {exc}") from None
+    return {
+        "type": "image",
+        "source": {"type": "base64", "media_type": media, "data": base64.b64encode(data).decode()},
+    }
+
+
+_FENCE = re.compile(r"```(?:json)?[ \t]*\n(.*?)\n?```", re.DOTALL | re.IGNORECASE)
+
+
+def parse_json(text: str) -> Any:
+    """Strict JSON: the whole reply, or the first ```json fenced block in it. Raises ValueError."""
+    stripped = text.strip()
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError as whole_error:
+        match = _FENCE.search(stripped)
+        if not match:
+            raise ValueError(f"reply is not valid JSON ({whole_error})") from None
+        try:
+            return json.loads(match.group(1).strip())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"fenced block is not valid JSON ({exc})") from None
+
+
+def _check_verdict(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValueError('expected a JSON object {"verdict": "yes" | "no", "reason": "..."}')
+    verdict = value.get("verdict")
+    if not isinstance(verdict, str) or verdict.strip().lower() not in ("yes", "no"):
+        raise ValueError('"verdict" must be the string "yes" or "no"')
+    if not isinstance(value.get("reason"), str):
+        raise ValueError('"reason" must be a string')
+
+
+_VERDICT_INSTRUCTIONS = (
+    'Answer with only a JSON object of the form {"verdict": "yes" or "no", '
+    '"reason": "<one or two sentences>"} and nothing else.'
+)
+
+
+class AI:
+    """A configured Claude client. Safe to share between threads."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        max_tokens: int = 4096,
+        max_reasks: int = 2,
+        *,
+        retries: int = 5,
+        backoff: float = 2.0,
+        max_backoff: float = 60.0,
+        timeout: float = 300.0,
+    ) -> None:
+        self.model = model or DEFAULT_MODEL
+        self.max_tokens = max_tokens
+        self.max_reasks = max_reasks
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.timeout = timeout
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never shows a client (and so never a key)
+        return f"AI(model={self.model!r})"
+
+    def _get_client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                import anthropic
+
+                if not ai_available():
+                    raise AIError("ANTHROPIC_API_KEY is not set; the AI is not available")
+                # max_retries=0: we retry ourselves, and never on 4xx other than 429.
+                self._client = anthropic.Anthropic(max_retries=0, timeout=self.timeout)
+            return self._client
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_backoff)
+        base = min(self.max_backoff, self.backoff * (2**attempt))
+        return base * random.uniform(0.5, 1.0)
+
+    def _create(self, messages: list[dict[str, Any]], system: str | None) -> str:
+        """One Messages API call with our retry policy; returns the concatenated text."""
+        import anthropic
+
+        client = self._get_client()
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": self.max_tokens,
+            "messages": messages,
+        }
+        if system:
+            kwargs["system"] = system
+        attempt = 0
+        while True:
+            retry_after: float | None = None
+            try:
+                response = client.messages.create(**kwargs)
+            except anthropic.APIStatusError as exc:
+                status = exc.status_code
+                if status not in TRANSIENT_STATUS or attempt >= self.retries:
+                    raise AIError(_describe_status(exc), status=status) from None
+                retry_after = _retry_after(exc)
+            except anthropic.APIConnectionError as exc:
+                if attempt >= self.retries:
+                    raise AIError(
+                        f"could not reach the Anthropic API ({type(exc).__name__})", status=None
+                    ) from None
+            else:
+                used = getattr(response, "usage", None)
+                current().add_usage(
+                    int(getattr(used, "input_tokens", 0) or 0),
+                    int(getattr(used, "output_tokens", 0) or 0),
+                )
+                return "".join(
+                    getattr(block, "text", "")
+                    for block in response.content
+                    if getattr(block, "type", "") == "text"
+                )
+            time.sleep(self._delay(attempt, retry_after))
+            attempt += 1
+
+    def _first_message(self, prompt: str, images: Sequence[str | Path]) -> dict[str, Any]:
+        content: list[dict[str, Any]] = [_image_block(ref) for ref in images]
+        content.append({"type": "text", "text": prompt})
+        return {"role": "user", "content": content}
+
+    def ask(
+        self, prompt: str, *, system: str | None = None, images: Sequence[str | Path] = ()
+    ) -> str:
+        """The text of Claude's answer (thinking blocks are ignored)."""
+        return self._create([self._first_message(prompt, images)], system)
+
+    def ask_json(
+        self,
+        prompt: str,
+        *,
+        system: str | None = None,
+        images: Sequence[str | Path] = (),
+        check: Callable[[Any], None] | None = None,
+    ) -> Any:
+        """Parsed JSON answer; a malformed answer (or one `check` rejects) is re-asked."""
+        messages = [self._first_message(prompt, images)]
+        problem = ""
+        for _ in range(self.max_reasks + 1):
+            text = self._create(messages, system)
+            try:
+                value = parse_json(text)
+                if check is not None:
+                    check(value)
+                return value
+            except ValueError as exc:
+                problem = str(exc)
+            messages = [
+                *messages,
+                {"role": "assistant", "content": text.strip() or "(empty)"},
+                {
+                    "role": "user",
+                    "content": (
+                        f"That answer could not be used: {problem}. Reply again with only "
+                        "the corrected JSON, no prose and no code fence."
+                    ),
+                },
+            ]
+        raise AIError(f"the AI gave no usable JSON after {self.max_reasks + 1} attempts: {problem}")
+
+    def ask_yes_no(self, prompt: str, *, images: Sequence[str | Path] = ()) -> tuple[bool, str]:
+        """A structured verdict: (True for yes, the model's reason)."""
+        value = self.ask_json(
+            f"{prompt}\n\n{_VERDICT_INSTRUCTIONS}", images=images, check=_check_verdict
+        )
+        return value["verdict"].strip().lower() == "yes", value["reason"].strip()
+
+    def ask_yes_no_majority(
+        self, prompt: str, *, images: Sequence[str | Path] = ()
+    ) -> tuple[bool, str]:
+        """Majority of three, asked lazily: a YES stands; a NO is re-asked to avoid flaky fails.
+
+        Returns the majority verdict and the reason of the last answer agreeing with it.
+        """
+        yes_reason = no_reason = ""
+        yes = no = 0
+        while yes < 2 and no < 2:
+            verdict, reason = self.ask_yes_no(prompt, images=images)
+            if verdict:
+                if no == 0:  # a first YES needs no second opinion
+                    return True, reason
+                yes, yes_reason = yes + 1, reason
+            else:
+                no, no_reason = no + 1, reason
+        return (True, yes_reason) if yes >= 2 else (False, no_reason)
+
+
+def _retry_after(exc: Any) -> float | None:
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _describe_status(exc: Any) -> str:
+    status = exc.status_code
+    detail = ""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            detail = str(error.get("message") or error.get("type") or "")
+    if status == 401:
+        return "the Anthropic API rejected the key (401): check ANTHROPIC_API_KEY"
+    if status == 403:
+        return f"the Anthropic API refused the request (403): {detail}"
+    if status == 404:
+        return f"the Anthropic API does not know this model or endpoint (404): {detail}"
+    if status in TRANSIENT_STATUS:
+        return f"the Anthropic API kept failing ({status}) after retries: {detail}"
+    return f"the Anthropic API rejected the request ({status}): {detail}"

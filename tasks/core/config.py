@@ -1,0 +1,327 @@
+"""The cog-safe-push.yaml format (the seed tool's, unchanged) and the command-line syntaxes.
+
+Pure: parsing and validation only. Every problem becomes a UsageError (exit 2) whose message
+is one line a person can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tasks.core.errors import UsageError
+from tasks.core.platform_data import DeploymentSpec, PushOptions
+from tasks.core.refs import check_ref
+from tasks.core.safe_yaml import load_yaml
+
+DEFAULT_PREDICT_TIMEOUT = 300
+DEFAULT_CONFIG_PATH = "cog-safe-push.yaml"
+CHECKER_FIELDS = ("exact_string", "match_url", "match_prompt", "jq_query", "error_contains")
+
+InputValue = Any
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TestCase(_Strict):
+    """Inputs plus at most one output checker (none: the prediction must just succeed)."""
+
+    __test__ = False  # not a pytest class
+
+    inputs: dict[str, InputValue] = Field(default_factory=dict, description="Model inputs")
+    exact_string: str | None = Field(None, description="Output must equal this string")
+    match_url: str | None = Field(None, description="Output file must match the file at this URL")
+    match_prompt: str | None = Field(None, description="An AI judges the output against this")
+    jq_query: str | None = Field(None, description="jq expression that must be truthy")
+    error_contains: str | None = Field(None, description="The prediction must fail with this")
+
+    @model_validator(mode="after")
+    def _one_checker(self) -> TestCase:
+        chosen = [name for name in CHECKER_FIELDS if getattr(self, name) is not None]
+        if len(chosen) > 1:
+            raise ValueError(
+                f"a test case may have at most one of {', '.join(CHECKER_FIELDS)}; got {', '.join(chosen)}"
+            )
+        return self
+
+    def checker(self) -> str:
+        for name in CHECKER_FIELDS:
+            if getattr(self, name) is not None:
+                return name
+        return "none"
+
+    def describe(self) -> str:
+        """The checker's name, for labels: "exact_string", or "must succeed" without one."""
+        name = self.checker()
+        return "must succeed" if name == "none" else name
+
+    def checker_dict(self) -> dict[str, Any]:
+        return {
+            name: getattr(self, name) for name in CHECKER_FIELDS if getattr(self, name) is not None
+        }
+
+
+class FuzzConfig(_Strict):
+    fixed_inputs: dict[str, InputValue] = Field(
+        default_factory=dict, description="Inputs with a fixed value during fuzzing"
+    )
+    disabled_inputs: list[str] = Field(
+        default_factory=list, description="Inputs never sent during fuzzing"
+    )
+    iterations: int = Field(10, ge=0, description="How many fuzz predictions to run")
+    prompt: str | None = Field(None, description="Extra guidance for the AI input generator")
+    duration: int | None = Field(None, description="Deprecated in the seed tool; ignored")
+
+    @model_validator(mode="after")
+    def _fixed_not_disabled(self) -> FuzzConfig:
+        overlap = sorted(set(self.fixed_inputs) & set(self.disabled_inputs))
+        if overlap:
+            raise ValueError(f"inputs both fixed and disabled for fuzzing: {', '.join(overlap)}")
+        return self
+
+
+class PredictConfig(_Strict):
+    compare_outputs: bool = Field(True, description="Compare outputs with the live version")
+    predict_timeout: int = Field(
+        DEFAULT_PREDICT_TIMEOUT, gt=0, description="Seconds per prediction"
+    )
+    test_cases: list[TestCase] = Field(
+        default_factory=list,
+        description="Inputs and checkers; the first is used to compare outputs",
+    )
+    fuzz: FuzzConfig | None = Field(None, description="Generated inputs that must not fail")
+
+
+class TrainConfig(_Strict):
+    destination: str | None = Field(
+        None, description="Model that receives trained versions; default <test_model>-dest"
+    )
+    destination_hardware: str = Field("cpu", description="Hardware of a created destination")
+    train_timeout: int = Field(DEFAULT_PREDICT_TIMEOUT, gt=0, description="Seconds per training")
+    test_cases: list[TestCase] = Field(
+        default_factory=list, description="Training inputs and checkers"
+    )
+    fuzz: FuzzConfig | None = Field(
+        None, description="Generated training inputs that must not fail"
+    )
+
+
+class DeploymentConfig(_Strict):
+    owner: str | None = Field(None, description="Deployment owner; default the model's owner")
+    name: str | None = Field(None, description="Deployment name")
+    hardware: str | None = Field(None, description="Hardware; default cpu")
+    min_instances: int | None = Field(
+        None, ge=0, description="Minimum instances of a new deployment (cpu 1, gpu 0)"
+    )
+    max_instances: int | None = Field(
+        None, ge=0, description="Maximum instances of a new deployment (cpu 20, gpu 2)"
+    )
+
+
+class Config(_Strict):
+    model: str = Field(description="Model to push, <owner>/<name>")
+    test_model: str | None = Field(None, description="Model to test on; default <model>-test")
+    test_hardware: str = Field("cpu", description="Hardware of a created test model")
+    parallel: int = Field(4, ge=1, le=64, description="Concurrent predictions")
+    dockerfile: str | None = Field(None, description="Dockerfile for cog push (--dockerfile)")
+    fast_push: bool = Field(False, description="Push with cog's --x-fast")
+    use_cog_base_image: bool = Field(True, description="false: cog push --use-cog-base-image=false")
+    ignore_schema_compatibility: bool = Field(
+        False, description="Warn instead of failing on a backwards-incompatible schema"
+    )
+    official_model: str | None = Field(
+        None, description="Official model that --push-official-model pushes to"
+    )
+    deployment: DeploymentConfig | None = Field(
+        None, description="Replicate deployment to point at the pushed version"
+    )
+    predict: PredictConfig | None = Field(None, description="Prediction checks")
+    train: TrainConfig | None = Field(None, description="Training checks")
+
+    @property
+    def resolved_test_model(self) -> str:
+        return self.test_model or f"{self.model}-test"
+
+    @property
+    def resolved_destination(self) -> str:
+        if self.train and self.train.destination:
+            return self.train.destination
+        return f"{self.resolved_test_model}-dest"
+
+    def push_options(self) -> PushOptions:
+        return PushOptions(
+            dockerfile=self.dockerfile,
+            fast_push=self.fast_push,
+            use_cog_base_image=self.use_cog_base_image,
+        )
+
+    def deployment_spec(self) -> DeploymentSpec | None:
+        """The Replicate deployment to update after a push, or None when none is named."""
+        dep = self.deployment
+        if dep is None or not dep.name:
+            return None
+        return DeploymentSpec(
+            owner=dep.owner or self.model.split("/")[0],
+            name=dep.name,
+            hardware=dep.hardware or "cpu",
+            min_instances=dep.min_instances,
+            max_instances=dep.max_instances,
+        )
+
+
+def check_names(config: Config) -> None:
+    """Model names are checked before any side effect, not at load time, so that the
+    --help-config template (full of <placeholders>) still loads."""
+    for label, value in (
+        ("model", config.model),
+        ("test_model", config.test_model),
+        ("official_model", config.official_model),
+        ("train.destination", config.train.destination if config.train else None),
+    ):
+        if value is not None:
+            check_model_name(value, label)
+    if config.resolved_test_model == config.model:
+        raise UsageError("test_model must differ from model: tests never run on the live model")
+
+
+def check_model_name(value: str, label: str = "model") -> str:
+    return check_ref(value, label)
+
+
+def _describe_validation_error(exc: ValidationError, source: str) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown field '{where}'"
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{source}: {where}: {message}{more}"
+
+
+def config_from_dict(data: Any, source: str = "config") -> Config:
+    if not isinstance(data, dict):
+        raise UsageError(f"{source}: expected a mapping at the top level")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise UsageError(_describe_validation_error(exc, source)) from None
+
+
+def load_config(path: str | Path) -> Config:
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"config file not found: {path}")
+    return config_from_dict(load_yaml(path), str(path))
+
+
+def parse_value(text: str) -> Any:
+    """true/false -> bool, numbers -> int/float, everything else stays a string."""
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    if re.fullmatch(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?", text):
+        return float(text)
+    return text
+
+
+def parse_inputs(text: str) -> dict[str, Any]:
+    """'<k1>=<v1>;<k2>=<v2>' -> {k1: v1, k2: v2}; empty text -> {}."""
+    inputs: dict[str, Any] = {}
+    for pair in text.split(";"):
+        if not pair.strip():
+            continue
+        if "=" not in pair:
+            raise UsageError(f"expected <key>=<value>, got {pair.strip()!r}")
+        key, value = pair.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise UsageError(f"empty input name in {pair.strip()!r}")
+        inputs[key] = parse_value(value.strip())
+    return inputs
+
+
+def parse_disabled_inputs(text: str) -> list[str]:
+    return [key.strip() for key in text.split(";") if key.strip()]
+
+
+def parse_test_case(text: str) -> TestCase:
+    """'<k>=<v>;...[==<exact string or URL> | ~=<AI prompt>]' as the seed tool reads it."""
+    if "==" in text:
+        inputs_text, expected = text.split("==", 1)
+        expected = expected.strip()
+        if expected.startswith(("http://", "https://")):
+            return TestCase(inputs=parse_inputs(inputs_text), match_url=expected)
+        return TestCase(inputs=parse_inputs(inputs_text), exact_string=expected)
+    if "~=" in text:
+        inputs_text, prompt = text.split("~=", 1)
+        return TestCase(inputs=parse_inputs(inputs_text), match_prompt=prompt.strip())
+    return TestCase(inputs=parse_inputs(text))
+
+
+HELP_CONFIG = """\
+# cog-safe-push --help-config
+model: <model>
+test_model: <test model, or empty to append '-test' to model>
+test_hardware: <hardware, e.g. cpu>
+parallel: 4
+# dockerfile: <path to a Dockerfile for cog push>
+fast_push: false
+use_cog_base_image: true
+ignore_schema_compatibility: false
+# official_model: <owner/name of the official model, for --push-official-model>
+# deployment:
+#   owner: <deployment owner, default the model's owner>
+#   name: <deployment name>
+#   hardware: <hardware, e.g. cpu>
+predict:
+  compare_outputs: true
+  predict_timeout: 300
+  test_cases:
+  - inputs:
+      <input1>: <value1>
+    exact_string: <exact string match>
+  - inputs:
+      <input2>: <value2>
+    match_url: <match output image against url>
+  - inputs:
+      <input3>: <value3>
+    match_prompt: <match output using AI prompt, e.g. 'an image of a cat'>
+  - inputs:
+      <input4>: <value4>
+    jq_query: <jq expression that must be truthy, e.g. '.score > 0.5'>
+  - inputs:
+      <input5>: <value5>
+    error_contains: <a string the prediction's error must contain>
+  fuzz:
+    fixed_inputs: {}
+    disabled_inputs: []
+    iterations: 10
+    # prompt: <extra guidance for the AI that writes fuzz inputs>
+train:
+  destination: <generated prediction model, e.g. andreasjansson/test-predict. leave blank to append '-dest' to the test model>
+  destination_hardware: <hardware for the created prediction model, e.g. cpu>
+  train_timeout: 300
+  test_cases:
+  - inputs:
+      <input1>: <value1>
+    exact_string: <exact string match>
+  fuzz:
+    fixed_inputs: {}
+    disabled_inputs: []
+    iterations: 10
+
+# values between < and > should be edited
+"""
+
+
+def help_config_template() -> str:
+    """The --help-config text. The <placeholders> keep it loadable; test asserts that."""
+    return HELP_CONFIG

@@ -1,0 +1,108 @@
+"""Plain records of what each stage found. Everything the report and artifacts show comes from here."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from tasks.core.errors import CheckFailed
+
+StageStatus = Literal["passed", "failed", "warning", "skipped"]
+Verdict = Literal["passed", "failed", "unverified", "skipped"]
+
+
+@dataclass
+class PredictionRecord:
+    """One prediction or training and the verdict on it."""
+
+    stage: str
+    label: str
+    inputs: dict[str, Any]
+    verdict: Verdict
+    status: str  # the run's status: succeeded, failed, canceled, timeout
+    seconds: float = 0.0
+    id: str | None = None
+    url: str | None = None
+    version: str | None = None
+    message: str = ""
+    output: Any = None
+    remote_output: Any = None
+    error: str | None = None  # the run's own error message, whole
+    logs: str = ""  # the model's logs (and traceback) for this run
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: StageStatus
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    predictions: list[PredictionRecord] = field(default_factory=list)
+    seconds: float = 0.0
+    detail: str | None = None  # what a passing stage did, e.g. "reused cached version"
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "error": self.error,
+            "warnings": list(self.warnings),
+            "seconds": round(self.seconds, 3),
+            "detail": self.detail,
+            "predictions": [p.to_dict() for p in self.predictions],
+        }
+
+
+def stage_from_records(name: str, records: list[PredictionRecord], seconds: float) -> StageResult:
+    """A stage fails when any of its predictions failed; every failure is listed.
+
+    Runs canceled because the run was stopping (--fail-fast) are "skipped", not failures.
+    """
+    if not records:
+        return StageResult(name, "passed", seconds=seconds)
+    if all(r.verdict == "skipped" for r in records):
+        return StageResult(name, "skipped", None, [], records, seconds, "stopped early")
+    failures = [r for r in records if r.verdict == "failed"]
+    unverified = [r for r in records if r.verdict == "unverified"]
+    warnings = [f"{r.label}: unverified: {r.message}" for r in unverified]
+    if failures:
+        lines = [f"{r.label} [{r.url or r.id or 'no reference'}]: {r.message}" for r in failures]
+        error = f"{len(failures)} of {len(records)} failed: " + " | ".join(lines)
+        return StageResult(name, "failed", error, warnings, records, seconds)
+    status: StageStatus = "warning" if unverified else "passed"
+    return StageResult(name, status, None, warnings, records, seconds)
+
+
+def first_line(text: str | None, limit: int = 300) -> str:
+    """The first line of a message, cut to `limit` characters with a visible "…"."""
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class StageFailed(CheckFailed):
+    """A stage's check failed: its task run ends Failed, and the flow still gets the record."""
+
+    def __init__(self, stage: StageResult) -> None:
+        super().__init__(first_line(f"{stage.name}: {stage.error or 'failed'}"))
+        self.stage = stage
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.stage,))
+
+
+class PredictionFailed(CheckFailed):
+    """A prediction whose verdict is a failure: the task run ends Failed with its record."""
+
+    def __init__(self, record: PredictionRecord) -> None:
+        super().__init__(first_line(f"{record.label}: {record.message or record.status}"))
+        self.record = record
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.record,))

@@ -1,0 +1,330 @@
+"""AI fuzz-input generation: one Claude request yields a batch of diverse payloads.
+
+Why batches: asking once per input (as the seed tool did) costs N sequential round trips
+and lets the model repeat itself; one request for ten payloads, shown everything already
+generated, costs N/10 calls and asks explicitly for new combinations.
+
+The model never writes file contents: it names bundled samples (`@media:scene-256.jpg`)
+and we substitute their data URIs after parsing. Every payload then goes through
+`repair_payload`; a batch that still fails is re-asked (bounded) with the validation
+errors, and after that the stage fails with FuzzGenerationError.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from tasks.ai.client import AI, AIError
+from tasks.core.errors import SafePushError
+from tasks.fuzz import sample_media
+from tasks.fuzz.inputs import (
+    InvalidPayload,
+    as_input_schema,
+    flatten,
+    is_file_input,
+    properties,
+    repair_with_notes,
+)
+
+MEDIA_PREFIX = "@media:"
+MAX_SHOWN_PREVIOUS = 40  # payloads already generated that go back into the prompt
+_MAX_EXTRA_BATCHES = 3  # short batches tolerated before we give up
+
+SYSTEM = (
+    "You write test inputs for fuzzing a machine-learning model served by Cog. Your inputs "
+    "must be valid for the model's input schema, realistic enough that a working model "
+    "should succeed on them, and as varied as possible so that together they exercise "
+    "every option and edge of the schema. You answer with JSON only."
+)
+
+
+class FuzzGenerationError(SafePushError):
+    """The AI could not produce valid fuzz inputs within the allowed re-asks (exit 1)."""
+
+    exit_code = 1
+
+
+@dataclass
+class FuzzStats:
+    """What generation cost and how often the AI's payloads needed fixing."""
+
+    batches: int = 0  # first requests; AI calls = batches + reasks (+ unparseable replies)
+    reasks: int = 0  # re-asks because a batch broke the schema
+    generated: int = 0
+    repaired: int = 0
+
+    @property
+    def repair_share(self) -> float:
+        return self.repaired / self.generated if self.generated else 0.0
+
+    def add(self, other: FuzzStats) -> None:
+        self.batches += other.batches
+        self.reasks += other.reasks
+        self.generated += other.generated
+        self.repaired += other.repaired
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "repair_share": round(self.repair_share, 4)}
+
+
+# --------------------------------------------------------------------------------------
+# Prompt
+# --------------------------------------------------------------------------------------
+
+
+def _abbreviate(value: Any) -> Any:
+    """Payloads as the model should see them: media as @media names, long text cut."""
+    if isinstance(value, dict):
+        return {k: _abbreviate(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_abbreviate(v) for v in value]
+    if isinstance(value, str):
+        sample = sample_media.sample_for_value(value)
+        if sample is not None:
+            return MEDIA_PREFIX + sample.name
+        if value.startswith("data:"):
+            return value[: value.find(",") + 1] + "..."
+        if len(value) > 300:
+            return value[:300] + f"...({len(value)} chars)"
+    return value
+
+
+def media_catalogue_text(schema: dict[str, Any]) -> str:
+    """For each file input, the samples it may use (by kind; SVG only where accepted)."""
+    lines = []
+    for name, prop in properties(schema).items():
+        if not is_file_input(prop):
+            continue
+        flat = flatten(prop)
+        if flat.get("type") == "array" and isinstance(flat.get("items"), dict):
+            flat = {**flatten(flat["items"]), **{k: v for k, v in flat.items() if k != "items"}}
+        kind = sample_media.kind_for_input(name, flat)
+        allow_svg = sample_media.accepts_svg(name, flat)
+        lines.append(f'- "{name}" takes {kind} files; use one of:')
+        lines.extend(
+            f"    {MEDIA_PREFIX}{s.describe()}" for s in sample_media.candidates(kind, allow_svg)
+        )
+    return "\n".join(lines)
+
+
+def build_prompt(
+    schema: dict[str, Any],
+    count: int,
+    *,
+    fixed: dict[str, Any],
+    disabled: list[str],
+    user_prompt: str | None,
+    previous: list[dict[str, Any]],
+) -> str:
+    """The request for one batch. Everything the model needs is in this one message."""
+    props = properties(schema)
+    shown_schema = {
+        **{k: v for k, v in schema.items() if k != "properties"},
+        "properties": {k: v for k, v in props.items() if k not in disabled and k not in fixed},
+    }
+    parts = [
+        f"Generate {count} different input payloads for this model.",
+        "",
+        "Input schema (JSON Schema, OpenAPI flavour; `x-order` is display order):",
+        json.dumps(shown_schema, indent=1, sort_keys=True),
+    ]
+    if fixed:
+        parts += [
+            "",
+            "Fixed inputs: these are always set to these values; you may leave them out:",
+            json.dumps(_abbreviate(fixed), sort_keys=True),
+        ]
+    if disabled:
+        parts += ["", "Disabled inputs: never include these keys: " + ", ".join(sorted(disabled))]
+    catalogue = media_catalogue_text(shown_schema)
+    if catalogue:
+        parts += [
+            "",
+            "File inputs (`format: uri`) must be one of these bundled samples, written exactly "
+            f'as "{MEDIA_PREFIX}<name>" (no other URLs):',
+            catalogue,
+        ]
+    if user_prompt:
+        parts += ["", "Guidance from the model's author (follow it):", user_prompt.strip()]
+    if previous:
+        shown = previous[-MAX_SHOWN_PREVIOUS:]
+        parts += [
+            "",
+            f"Already generated ({len(previous)} payloads"
+            + (f", last {len(shown)} shown" if len(shown) < len(previous) else "")
+            + "). Do not repeat them; choose new, diverse combinations:",
+            *(json.dumps(_abbreviate(p), sort_keys=True) for p in shown),
+        ]
+    parts += [
+        "",
+        "Rules:",
+        "- Respect every type, minimum/maximum, enum, maxLength and required input.",
+        "- Vary the values: try boundary values, every enum choice, short and long text, "
+        "different media, and leave optional inputs out sometimes (the model then uses "
+        "its default). Never use null.",
+        "- Text inputs (prompts, questions) should read like real user requests.",
+        f"- Answer with only a JSON array of exactly {count} objects, one per payload, "
+        "no prose and no code fence.",
+    ]
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------------------
+# Parsing and repair
+# --------------------------------------------------------------------------------------
+
+
+def _substitute_media(
+    name: str, value: Any, prop: dict[str, Any], rng: random.Random, notes: list[str]
+) -> Any:
+    """Turn @media names into data URIs; replace invented URLs and unwanted SVGs."""
+    flat = flatten(prop)
+    if isinstance(value, list) and flat.get("type") == "array":
+        items = flat.get("items") if isinstance(flat.get("items"), dict) else {}
+        return [_substitute_media(name, v, {**items, "title": name}, rng, notes) for v in value]
+    if not isinstance(value, str) or flat.get("format") != "uri":
+        return value
+    kind = sample_media.kind_for_input(name, flat)
+    allow_svg = sample_media.accepts_svg(name, flat)
+    wanted = value[len(MEDIA_PREFIX) :] if value.startswith(MEDIA_PREFIX) else value
+    sample = sample_media.by_name(wanted.strip().split("/")[-1])
+    if sample is None or (sample.is_svg and not allow_svg):
+        replacement = sample_media.pick(kind, rng, allow_svg=allow_svg)
+        notes.append(f"{name}: {_abbreviate(value)!r} -> {MEDIA_PREFIX}{replacement.name}")
+        sample = replacement
+    return sample_media.as_input_value(sample)
+
+
+def _prepare(
+    raw: Any,
+    schema: dict[str, Any],
+    *,
+    fixed: dict[str, Any],
+    disabled: list[str],
+    rng: random.Random,
+) -> tuple[dict[str, Any], bool]:
+    """(valid payload, needed repair?) for one AI-written payload, or InvalidPayload."""
+    if not isinstance(raw, dict):
+        raise InvalidPayload([f"expected a JSON object, got {type(raw).__name__}"])
+    props = properties(schema)
+    notes: list[str] = []
+    substituted = {
+        k: _substitute_media(k, v, props[k], rng, notes) if k in props else v
+        for k, v in raw.items()
+    }
+    payload, repair_notes = repair_with_notes(
+        substituted, schema, fixed=fixed, disabled=disabled, rng=rng
+    )
+    # Fixed inputs the model left out (as it was told it may) are not a repair.
+    repair_notes = [n for n in repair_notes if not n.endswith("set to its fixed value")]
+    return payload, bool(notes or repair_notes)
+
+
+def _batch_checker(
+    schema: dict[str, Any],
+    fixed: dict[str, Any],
+    disabled: list[str],
+    rng: random.Random,
+    out: dict[str, Any],
+):
+    """A `check` for AI.ask_json: raise ValueError (-> re-ask) unless every payload is usable."""
+
+    def check(value: Any) -> None:
+        if isinstance(value, dict):
+            for key in ("payloads", "inputs", "items"):
+                if isinstance(value.get(key), list):
+                    value = value[key]
+                    break
+            else:
+                value = [value]
+        if not isinstance(value, list) or not value:
+            raise ValueError("expected a non-empty JSON array of input objects")
+        payloads, repaired, problems = [], 0, []
+        for index, raw in enumerate(value):
+            try:
+                payload, needed = _prepare(raw, schema, fixed=fixed, disabled=disabled, rng=rng)
+            except InvalidPayload as exc:
+                problems.append(f"payload {index}: " + "; ".join(exc.errors))
+                continue
+            payloads.append(payload)
+            repaired += needed
+        out["attempts"] = out.get("attempts", 0) + 1
+        if problems:
+            out["problems"] = problems
+            raise ValueError(
+                "some payloads break the input schema, fix them and send the whole array "
+                "again:\n" + "\n".join(problems[:20])
+            )
+        out["payloads"], out["repaired"] = payloads, repaired
+
+    return check
+
+
+def generate_ai_inputs(
+    input_schema: dict[str, Any],
+    n: int,
+    *,
+    fixed: dict[str, Any] | None = None,
+    disabled: list[str] | tuple[str, ...] = (),
+    prompt: str | None = None,
+    batch_size: int = 10,
+    ai: AI,
+    rng: random.Random | None = None,
+    stats_out: FuzzStats | None = None,
+) -> list[dict[str, Any]]:
+    """`n` valid payloads written by the AI, about ceil(n / batch_size) requests.
+
+    Raises FuzzGenerationError when a batch stays invalid after the AI's re-asks, or when
+    the AI keeps returning too few payloads. Transport failures (AIError with a status)
+    propagate so Prefect's retry condition can judge them.
+    """
+    if n <= 0:
+        return []
+    rng = rng or random.Random()
+    schema = as_input_schema(input_schema)
+    fixed = dict(fixed or {})
+    disabled = list(disabled)
+    batch_size = max(1, int(batch_size))
+    run = FuzzStats()
+    results: list[dict[str, Any]] = []
+    max_batches = math.ceil(n / batch_size) + _MAX_EXTRA_BATCHES
+    try:
+        while len(results) < n:
+            if run.batches >= max_batches:
+                raise FuzzGenerationError(
+                    f"the AI returned only {len(results)} of {n} fuzz inputs "
+                    f"after {run.batches} requests"
+                )
+            count = min(batch_size, n - len(results))
+            text = build_prompt(
+                schema, count, fixed=fixed, disabled=disabled, user_prompt=prompt, previous=results
+            )
+            out: dict[str, Any] = {}
+            run.batches += 1
+            try:
+                ai.ask_json(
+                    text, system=SYSTEM, check=_batch_checker(schema, fixed, disabled, rng, out)
+                )
+            except AIError as exc:
+                run.reasks += max(0, out.get("attempts", 0) - 1)
+                if "problems" in out or "no usable JSON" in str(exc):
+                    details = "; ".join(out.get("problems", [])[:5]) or str(exc)
+                    raise FuzzGenerationError(
+                        f"the AI's fuzz inputs still break the input schema after "
+                        f"{ai.max_reasks} re-asks: {details}"
+                    ) from None
+                raise
+            attempts = out["attempts"]
+            run.reasks += attempts - 1
+            batch = out["payloads"][:count]
+            run.generated += len(batch)
+            run.repaired += min(out["repaired"], len(batch))
+            results.extend(batch)
+    finally:
+        if stats_out is not None:
+            stats_out.add(run)
+    return results

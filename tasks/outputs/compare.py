@@ -1,0 +1,652 @@
+"""Is the new version's output equivalent to the live version's? Pure logic, no Prefect.
+
+The verdict is honest: "match" only when something actually established equivalence,
+"mismatch" when something established a difference, and "unverified" when nothing could
+(e.g. two unseeded texts and no AI key). Every message names where (key path, list index)
+and why.
+
+Rules and thresholds (documented here because users will meet them in failure messages):
+
+- Different types fail; booleans, integers and None compare exactly; floats must satisfy
+  `math.isclose(old, new, rel_tol=FLOAT_REL_TOL, abs_tol=FLOAT_ABS_TOL)`.
+- Dicts: same keys, then each value. Lists: same length, then element-wise.
+- Strings: exact when the run is deterministic (the inputs carry a seed). Otherwise the AI
+  judges when it is available. Without AI, identical strings match, an empty answer where
+  there was text (or non-JSON where there was JSON) is a mismatch, and anything else is
+  "unverified" with a similarity figure (difflib ratio) — never a silent pass.
+- Files (http(s) URLs, data: URIs, file:// URLs, local paths) are compared by media kind
+  after extensions are normalised (jpeg -> jpg, tif -> tiff, ...):
+  * images: same format and size. Deterministic: the mean absolute per-channel difference,
+    as a fraction of full scale, must be at most IMAGE_DISTANCE_THRESHOLD (2% — absorbs GPU
+    non-determinism and re-encoding, catches a different picture). Otherwise the AI looks
+    at both; without AI a 64-bit difference hash (dHash) within IMAGE_HASH_BITS bits is a
+    match, further apart is "unverified". A flat single-colour image where there was a
+    picture is always a mismatch.
+  * audio: same format. WAV (wave module): sample rate, channels and sample width equal;
+    deterministic: duration within one frame or 10 ms and mean absolute sample difference
+    at most AUDIO_SAMPLE_THRESHOLD (0.5% of full scale); unseeded: durations within
+    DURATION_REL_TOL (50%) of each other, else "unverified". Silence where there was sound
+    is a mismatch. Other audio formats use ffprobe/ffmpeg when on PATH (the same checks on
+    decoded samples), else a content hash (deterministic) or "unverified".
+  * video: same format; with ffprobe, the same resolution and a duration within 0.1 s
+    (deterministic) or DURATION_REL_TOL; without ffprobe, "unverified" unless byte-identical.
+  * text files: JSON files structurally, others as strings (rules above).
+  * anything else: content hash when deterministic, otherwise "unverified" unless identical.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+import shutil
+import subprocess
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from tasks.core.errors import SafePushError
+from tasks.outputs.files import (
+    file_format,
+    is_file_output,
+    kind_of_extension,
+    resolve,
+    sha256_file,
+)
+
+if TYPE_CHECKING:
+    from tasks.ai.client import AI
+
+Verdict = Literal["match", "mismatch", "unverified"]
+
+FLOAT_REL_TOL = 1e-4
+FLOAT_ABS_TOL = 1e-6
+IMAGE_DISTANCE_THRESHOLD = 0.02
+IMAGE_HASH_BITS = 10
+FLAT_IMAGE_STD = 1.0  # grey levels; below this an image is a single flat colour
+AUDIO_SAMPLE_THRESHOLD = 0.005
+SILENCE_PEAK = 1e-4
+DURATION_REL_TOL = 0.5
+DETERMINISTIC_VIDEO_DURATION_TOL = 0.1
+TEXT_EXCERPT = 4000  # characters of each text shown to the AI
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class Comparison:
+    verdict: Verdict
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Not a mismatch (an unverified comparison does not fail the push, but is reported)."""
+        return self.verdict != "mismatch"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "messages": list(self.messages)}
+
+
+class _Collector:
+    """Walks two outputs and records every difference and every unverifiable spot."""
+
+    def __init__(self, deterministic: bool, ai: AI | None) -> None:
+        self.deterministic = deterministic
+        self.ai = ai
+        self.mismatches: list[str] = []
+        self.unverified: list[str] = []
+
+    def mismatch(self, where: str, why: str) -> None:
+        self.mismatches.append(f"{where}: {why}")
+
+    def unsure(self, where: str, why: str) -> None:
+        self.unverified.append(f"{where}: {why} (unverified)")
+
+    def result(self) -> Comparison:
+        if self.mismatches:
+            return Comparison("mismatch", self.mismatches + self.unverified)
+        if self.unverified:
+            return Comparison("unverified", self.unverified)
+        return Comparison("match", [])
+
+    # --- structure -------------------------------------------------------------------
+
+    def value(self, old: Any, new: Any, where: str) -> None:
+        old_file, new_file = is_file_output(old), is_file_output(new)
+        if old_file or new_file:
+            if old_file and new_file:
+                self.file(old, new, where)
+            else:
+                was, now = _type_name(old, old_file), _type_name(new, new_file)
+                self.mismatch(where, f"type changed from {was} to {now}")
+            return
+        if type(old) is not type(new):
+            self.mismatch(
+                where, f"type changed from {_type_name(old, False)} to {_type_name(new, False)}"
+            )
+            return
+        if isinstance(old, dict):
+            self.mapping(old, new, where)
+        elif isinstance(old, list | tuple):
+            if len(old) != len(new):
+                self.mismatch(where, f"list length changed from {len(old)} to {len(new)}")
+                return
+            for index, (a, b) in enumerate(zip(old, new, strict=True)):
+                self.value(a, b, f"{where}[{index}]")
+        elif isinstance(old, float):
+            if not (
+                math.isclose(old, new, rel_tol=FLOAT_REL_TOL, abs_tol=FLOAT_ABS_TOL)
+                or (math.isnan(old) and math.isnan(new))
+            ):
+                self.mismatch(where, f"{new!r} differs from {old!r} beyond tolerance")
+        elif isinstance(old, str):
+            self.text(old, new, where)
+        elif old != new:
+            self.mismatch(where, f"{_short(new)} differs from {_short(old)}")
+
+    def mapping(self, old: dict[Any, Any], new: dict[Any, Any], where: str) -> None:
+        missing = [k for k in old if k not in new]
+        added = [k for k in new if k not in old]
+        if missing:
+            self.mismatch(where, f"keys missing in the new output: {_keys(missing)}")
+        if added:
+            self.mismatch(where, f"keys added in the new output: {_keys(added)}")
+        for key in old:
+            if key in new:
+                self.value(old[key], new[key], _child(where, key))
+
+    # --- text ------------------------------------------------------------------------
+
+    def text(self, old: str, new: str, where: str) -> None:
+        if old == new:
+            return
+        if self.deterministic:
+            self.mismatch(where, f"text differs with a fixed seed: {_first_difference(old, new)}")
+            return
+        if self.ai is not None:
+            self._ai_text(old, new, where)
+            return
+        self._heuristic_text(old, new, where)
+
+    def _ai_text(self, old: str, new: str, where: str) -> None:
+        from tasks.ai.client import AIError
+
+        prompt = (
+            "Two versions of the same machine-learning model were run on identical inputs "
+            "without a fixed random seed, so their outputs may legitimately differ in wording "
+            "or detail.\n\n"
+            f"Output of the current version:\n<old>\n{old[:TEXT_EXCERPT]}\n</old>\n\n"
+            f"Output of the new version:\n<new>\n{new[:TEXT_EXCERPT]}\n</new>\n\n"
+            "Is the new output an acceptable equivalent of the current one: the same kind of "
+            "answer, the same language and format, of comparable quality, and not broken "
+            "(empty, garbled, truncated, an error message)?"
+        )
+        assert self.ai is not None
+        try:
+            same, reason = self.ai.ask_yes_no_majority(prompt)
+        except AIError as exc:
+            self.unsure(where, f"texts differ and the AI could not judge them: {exc}")
+            return
+        if not same:
+            self.mismatch(where, f"the AI judged the texts not equivalent: {reason}")
+
+    def _heuristic_text(self, old: str, new: str, where: str) -> None:
+        if old.strip() and not new.strip():
+            self.mismatch(where, "the new output is empty where the current one has text")
+            return
+        if _is_json_text(old) and not _is_json_text(new):
+            self.mismatch(where, "the current output is JSON text, the new one is not")
+            return
+        ratio = difflib.SequenceMatcher(None, old[:2000], new[:2000], autojunk=False).ratio()
+        self.unsure(
+            where,
+            f"texts differ (similarity {ratio:.2f}, {len(old)} vs {len(new)} characters) "
+            "and there is neither a seed nor an AI key to judge them",
+        )
+
+    # --- files -----------------------------------------------------------------------
+
+    def file(self, old_ref: Any, new_ref: Any, where: str) -> None:
+        try:
+            old_path = resolve(old_ref)
+        except SafePushError as exc:
+            self.unsure(where, f"the current version's output file cannot be opened: {exc}")
+            return
+        try:
+            new_path = resolve(new_ref)
+        except SafePushError as exc:
+            self.mismatch(where, f"the new output file cannot be opened: {exc}")
+            return
+        old_fmt, new_fmt = file_format(old_path), file_format(new_path)
+        old_kind, new_kind = kind_of_extension(old_fmt), kind_of_extension(new_fmt)
+        if old_kind != new_kind:
+            self.mismatch(where, f"file kind changed from {old_kind} to {new_kind}")
+            return
+        if old_fmt != new_fmt:
+            self.mismatch(where, f"file format changed from {old_fmt or '?'} to {new_fmt or '?'}")
+            return
+        old_size, new_size = old_path.stat().st_size, new_path.stat().st_size
+        if old_size and not new_size:
+            self.mismatch(where, "the new output file is empty")
+            return
+        handler = {
+            "image": self.image,
+            "audio": self.audio,
+            "video": self.video,
+            "text": self.text_file,
+        }.get(old_kind, self.other_file)
+        handler(old_path, new_path, where)
+
+    def image(self, old_path: Path, new_path: Path, where: str) -> None:
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            old_img = Image.open(old_path)
+        except (UnidentifiedImageError, OSError) as exc:
+            self.unsure(where, f"the current image cannot be decoded: {exc}")
+            return
+        try:
+            new_img = Image.open(new_path)
+        except (UnidentifiedImageError, OSError) as exc:
+            self.mismatch(where, f"the new image cannot be decoded: {exc}")
+            return
+        with old_img, new_img:
+            if old_img.format != new_img.format:
+                self.mismatch(
+                    where, f"image format changed from {old_img.format} to {new_img.format}"
+                )
+                return
+            if old_img.size != new_img.size:
+                self.mismatch(
+                    where,
+                    f"image size changed from {_dims(old_img.size)} to {_dims(new_img.size)}",
+                )
+                return
+            if _is_flat(new_img) and not _is_flat(old_img):
+                self.mismatch(where, "the new image is a single flat colour")
+                return
+            if self.deterministic:
+                distance = image_distance(old_img, new_img)
+                if distance > IMAGE_DISTANCE_THRESHOLD:
+                    self.mismatch(
+                        where,
+                        f"images differ with a fixed seed: mean pixel distance {distance:.4f} "
+                        f"> {IMAGE_DISTANCE_THRESHOLD}",
+                    )
+                return
+            if self.ai is not None and self._ai_images(old_path, new_path, where):
+                return
+            bits = hamming(dhash(old_img), dhash(new_img))
+            if bits > IMAGE_HASH_BITS:
+                self.unsure(
+                    where,
+                    f"images look different (dHash distance {bits}/64) and without a seed "
+                    "that may be legitimate",
+                )
+
+    def _ai_images(self, old_path: Path, new_path: Path, where: str) -> bool:
+        """True when the AI gave a verdict (recorded); False to fall back to hashing."""
+        from tasks.ai.client import AIError
+
+        prompt = (
+            "The first image is the output of the current version of a machine-learning "
+            "model; the second is the output of a new version for identical inputs, without "
+            "a fixed random seed, so details may legitimately differ. Are they plausibly "
+            "outputs of the same working model: the same kind of subject and style, "
+            "comparable quality, and no corruption (noise, blank, garbled or broken image)?"
+        )
+        assert self.ai is not None
+        try:
+            same, reason = self.ai.ask_yes_no_majority(prompt, images=[old_path, new_path])
+        except AIError as exc:
+            self.unsure(where, f"the AI could not judge the images: {exc}")
+            return True
+        if not same:
+            self.mismatch(where, f"the AI judged the images not equivalent: {reason}")
+        return True
+
+    def audio(self, old_path: Path, new_path: Path, where: str) -> None:
+        if sha256_file(old_path) == sha256_file(new_path):
+            return
+        old_wav = read_wav(old_path) if file_format(old_path) == "wav" else None
+        new_wav = read_wav(new_path) if old_wav is not None else None
+        if old_wav is not None and new_wav is None:
+            self.mismatch(where, "the new WAV file cannot be read")
+            return
+        if old_wav is None or new_wav is None:
+            old_wav = _decode_with_ffmpeg(old_path)
+            new_wav = _decode_with_ffmpeg(new_path) if old_wav is not None else None
+            if old_wav is None or new_wav is None:
+                if self.deterministic:
+                    self.unsure(where, "audio bytes differ and ffmpeg is not available to decode")
+                else:
+                    self.unsure(where, "audio not decoded (no ffmpeg); only the format was checked")
+                return
+        self._audio_samples(old_wav, new_wav, where)
+
+    def _audio_samples(self, old: Audio, new: Audio, where: str) -> None:
+        for label, a, b in (
+            ("sample rate", old.rate, new.rate),
+            ("channel count", old.channels, new.channels),
+            ("sample width (bytes)", old.width, new.width),
+        ):
+            if a != b:
+                self.mismatch(where, f"audio {label} changed from {a} to {b}")
+                return
+        if old.peak > SILENCE_PEAK * 10 and new.peak <= SILENCE_PEAK:
+            self.mismatch(where, "the new audio is silent")
+            return
+        if self.deterministic:
+            tolerance = max(1.0 / old.rate, 0.01)
+            if abs(old.duration - new.duration) > tolerance:
+                self.mismatch(
+                    where,
+                    f"audio duration changed from {old.duration:.3f}s to {new.duration:.3f}s "
+                    "with a fixed seed",
+                )
+                return
+            n = min(len(old.samples), len(new.samples))
+            diff = float(np.mean(np.abs(old.samples[:n] - new.samples[:n]))) if n else 0.0
+            if diff > AUDIO_SAMPLE_THRESHOLD:
+                self.mismatch(
+                    where,
+                    f"audio samples differ with a fixed seed: mean difference {diff:.4f} "
+                    f"> {AUDIO_SAMPLE_THRESHOLD}",
+                )
+            return
+        longest = max(old.duration, new.duration)
+        if longest and abs(old.duration - new.duration) / longest > DURATION_REL_TOL:
+            self.unsure(
+                where,
+                f"audio duration changed from {old.duration:.2f}s to {new.duration:.2f}s",
+            )
+
+    def video(self, old_path: Path, new_path: Path, where: str) -> None:
+        if sha256_file(old_path) == sha256_file(new_path):
+            return
+        old_info, new_info = probe(old_path), probe(new_path)
+        if old_info is None:
+            self.unsure(where, "video bytes differ and ffprobe is not available (or failed)")
+            return
+        if new_info is None:
+            self.mismatch(where, "the new video cannot be read by ffprobe")
+            return
+        if (old_info.width, old_info.height) != (new_info.width, new_info.height):
+            self.mismatch(
+                where,
+                f"video resolution changed from {old_info.width}x{old_info.height} to "
+                f"{new_info.width}x{new_info.height}",
+            )
+            return
+        a, b = old_info.duration, new_info.duration
+        if self.deterministic and abs(a - b) > DETERMINISTIC_VIDEO_DURATION_TOL:
+            self.mismatch(where, f"video duration changed from {a:.2f}s to {b:.2f}s")
+        elif not self.deterministic and max(a, b) and abs(a - b) / max(a, b) > DURATION_REL_TOL:
+            self.unsure(where, f"video duration changed from {a:.2f}s to {b:.2f}s")
+
+    def text_file(self, old_path: Path, new_path: Path, where: str) -> None:
+        old_text = old_path.read_text(encoding="utf-8", errors="replace")
+        new_text = new_path.read_text(encoding="utf-8", errors="replace")
+        if file_format(old_path) in ("json",):
+            try:
+                old_value = json.loads(old_text)
+            except json.JSONDecodeError:
+                old_value = None
+            else:
+                try:
+                    new_value = json.loads(new_text)
+                except json.JSONDecodeError:
+                    self.mismatch(where, "the new JSON file does not parse")
+                    return
+                self.value(old_value, new_value, where)
+                return
+        self.text(old_text, new_text, where)
+
+    def other_file(self, old_path: Path, new_path: Path, where: str) -> None:
+        if sha256_file(old_path) == sha256_file(new_path):
+            return
+        if self.deterministic:
+            self.mismatch(where, "file content differs with a fixed seed (sha256)")
+        else:
+            self.unsure(where, f"{file_format(old_path) or 'binary'} files differ; no seed")
+
+
+def compare_outputs(old: Any, new: Any, *, deterministic: bool, ai: AI | None = None) -> Comparison:
+    """Compare the live version's output (`old`) with the new version's (`new`)."""
+    collector = _Collector(deterministic, ai)
+    collector.value(old, new, "output")
+    return collector.result()
+
+
+def compare_files(
+    old_ref: Any, new_ref: Any, *, deterministic: bool, ai: AI | None = None, where: str = "output"
+) -> Comparison:
+    """Compare two file references directly (used by the match_url checker)."""
+    collector = _Collector(deterministic, ai)
+    collector.file(old_ref, new_ref, where)
+    return collector.result()
+
+
+# --- images ----------------------------------------------------------------------------
+
+
+def image_distance(a: Any, b: Any) -> float:
+    """Mean absolute per-channel difference of two same-size PIL images, 0.0 .. 1.0.
+
+    The absolute difference is taken in C (ImageChops) and its mean computed with numpy
+    from the difference's per-band histogram, which avoids copying two full frames into
+    numpy arrays (the copies cost more than the arithmetic for large images).
+    """
+    from PIL import ImageChops
+
+    mode = "RGBA" if ("A" in a.getbands() or "A" in b.getbands()) else "RGB"
+    x = a if a.mode == mode else a.convert(mode)
+    y = b if b.mode == mode else b.convert(mode)
+    histogram = np.asarray(ImageChops.difference(x, y).histogram(), dtype=np.float64)
+    per_band = histogram.reshape(-1, 256)
+    total = per_band.sum()
+    return float((per_band @ np.arange(256.0)).sum() / (total * 255.0)) if total else 0.0
+
+
+def _small_grey(img: Any, size: tuple[int, int]) -> np.ndarray:
+    grey = img.convert("L") if img.mode != "L" else img
+    return np.asarray(grey.resize(size, reducing_gap=2.0), dtype=np.float32)
+
+
+def dhash(img: Any) -> int:
+    """64-bit difference hash: robust to re-encoding and small changes, not to new content."""
+    small = _small_grey(img, (9, 8))
+    bits = (small[:, 1:] > small[:, :-1]).flatten()
+    return int("".join("1" if b else "0" for b in bits), 2)
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+def _is_flat(img: Any) -> bool:
+    return float(_small_grey(img, (64, 64)).std()) < FLAT_IMAGE_STD
+
+
+# --- audio and video -------------------------------------------------------------------
+
+
+@dataclass
+class Audio:
+    rate: int
+    channels: int
+    width: int  # bytes per sample (0 when decoded by ffmpeg)
+    samples: np.ndarray  # float32, interleaved, full scale -1 .. 1
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.channels / self.rate if self.rate and self.channels else 0.0
+
+    @property
+    def peak(self) -> float:
+        return float(np.max(np.abs(self.samples))) if len(self.samples) else 0.0
+
+
+def read_wav(path: Path) -> Audio | None:
+    """PCM WAV via the wave module; None when it is not a readable PCM WAV."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            rate, channels, width = wav.getframerate(), wav.getnchannels(), wav.getsampwidth()
+            raw = wav.readframes(wav.getnframes())
+    except (wave.Error, EOFError, OSError):
+        return None
+    if width == 1:
+        samples = (np.frombuffer(raw, dtype=np.uint8).astype(np.float32) - 128.0) / 128.0
+    elif width == 2:
+        samples = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    elif width == 3:
+        b = np.frombuffer(raw[: len(raw) - len(raw) % 3], dtype=np.uint8).reshape(-1, 3)
+        ints = (b[:, 0].astype(np.int32) | (b[:, 1].astype(np.int32) << 8)) | (
+            b[:, 2].astype(np.int8).astype(np.int32) << 16
+        )
+        samples = ints.astype(np.float32) / 8388608.0
+    elif width == 4:
+        samples = np.frombuffer(raw, dtype="<i4").astype(np.float32) / 2147483648.0
+    else:
+        return None
+    return Audio(rate, channels, width, samples)
+
+
+def _decode_with_ffmpeg(path: Path) -> Audio | None:
+    """Decode any audio to float samples with ffmpeg (keeping rate and channels)."""
+    info = probe(path)
+    ffmpeg = shutil.which("ffmpeg")
+    if info is None or ffmpeg is None or not info.sample_rate or not info.channels:
+        return None
+    try:
+        done = subprocess.run(
+            [ffmpeg, "-v", "error", "-i", str(path), "-f", "f32le", "-acodec", "pcm_f32le", "-"],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
+    except (subprocess.SubprocessError, OSError):
+        return None
+    samples = np.frombuffer(done.stdout, dtype="<f4").astype(np.float32)
+    return Audio(info.sample_rate, info.channels, 0, samples)
+
+
+@dataclass
+class MediaInfo:
+    duration: float = 0.0
+    width: int = 0
+    height: int = 0
+    sample_rate: int = 0
+    channels: int = 0
+
+
+def probe(path: Path) -> MediaInfo | None:
+    """Duration, resolution and audio layout from ffprobe; None without ffprobe or on error."""
+    ffprobe = shutil.which("ffprobe")
+    if ffprobe is None:
+        return None
+    try:
+        done = subprocess.run(
+            [
+                ffprobe,
+                "-v",
+                "error",
+                "-show_entries",
+                "format=duration:stream=codec_type,width,height,sample_rate,channels,duration",
+                "-of",
+                "json",
+                str(path),
+            ],
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
+        data = json.loads(done.stdout or b"{}")
+    except (subprocess.SubprocessError, OSError, json.JSONDecodeError):
+        return None
+    info = MediaInfo()
+    info.duration = _float(data.get("format", {}).get("duration"))
+    for stream in data.get("streams", []):
+        if stream.get("codec_type") == "video" and not info.width:
+            info.width, info.height = int(stream.get("width") or 0), int(stream.get("height") or 0)
+            info.duration = info.duration or _float(stream.get("duration"))
+        elif stream.get("codec_type") == "audio" and not info.sample_rate:
+            info.sample_rate = int(stream.get("sample_rate") or 0)
+            info.channels = int(stream.get("channels") or 0)
+            info.duration = info.duration or _float(stream.get("duration"))
+    if not (info.width or info.sample_rate):
+        return None
+    return info
+
+
+# --- small helpers ---------------------------------------------------------------------
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _type_name(value: Any, is_file: bool) -> str:
+    if is_file:
+        return "file"
+    if value is None:
+        return "null"
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        tuple: "list",
+        dict: "object",
+    }.get(type(value), type(value).__name__)
+
+
+def _child(where: str, key: Any) -> str:
+    if isinstance(key, str) and _IDENT.match(key):
+        return f"{where}.{key}"
+    shown = json.dumps(key) if isinstance(key, str) else repr(key)
+    return f"{where}[{shown}]"
+
+
+def _keys(keys: list[Any]) -> str:
+    return ", ".join(repr(k) for k in sorted(keys, key=str))
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _dims(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+def _first_difference(old: str, new: str) -> str:
+    index = next(
+        (i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
+        min(len(old), len(new)),
+    )
+    start = max(0, index - 20)
+    return (
+        f"first difference at character {index}: "
+        f"{old[start : index + 20]!r} became {new[start : index + 20]!r}"
+    )
+
+
+def _is_json_text(text: str) -> bool:
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "[{":
+        return False
+    try:
+        json.loads(stripped)
+    except json.JSONDecodeError:
+        return False
+    return True

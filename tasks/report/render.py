@@ -1,0 +1,157 @@
+"""The run's report as plain data, markdown, table rows and JUnit XML. Pure functions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from tasks.core.results import StageResult
+
+ICONS = {"passed": "✅", "failed": "❌", "warning": "⚠️", "skipped": "⏭️", "unverified": "❔"}
+
+
+def overall_status(stages: list[StageResult]) -> str:
+    return "failed" if any(s.failed for s in stages) else "passed"
+
+
+def build_report(
+    *,
+    status: str,
+    pushed: bool,
+    version: str | None,
+    stages: list[StageResult],
+    model: str,
+    test_model: str,
+    platform: str,
+    ai_usage: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "status": status,
+        "pushed": pushed,
+        "version": version,
+        "model": model,
+        "test_model": test_model,
+        "platform": platform,
+        "error": error,
+        "ai_usage": ai_usage or {},
+        "stages": [s.to_dict() for s in stages],
+    }
+
+
+def _compact(value: Any) -> Any:
+    """Data URIs shortened to their media type: kilobytes of base64 help no reader."""
+    if isinstance(value, str) and value.startswith("data:"):
+        return value.split(",", 1)[0] + ",…"
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    value = _compact(value)
+    text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cell(value: Any) -> str:
+    return _short(value).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_summary(report: dict[str, Any]) -> str:
+    icon = ICONS.get(report["status"], "")
+    lines = [
+        f"# cog-safe-push {icon} {report['status']}",
+        "",
+        f"- model: `{report['model']}` (tested on `{report['test_model']}`, platform {report['platform']})",
+        f"- pushed: {'yes, version `' + str(report['version']) + '`' if report['pushed'] else 'no'}",
+    ]
+    if report.get("error"):
+        lines.append(f"- error: {report['error']}")
+    usage = report.get("ai_usage") or {}
+    if usage.get("calls"):
+        lines.append(
+            f"- AI: {usage['calls']} calls, {usage.get('input_tokens', 0)} input + "
+            f"{usage.get('output_tokens', 0)} output tokens"
+        )
+    lines += ["", "| stage | status | seconds | predictions | detail |", "|---|---|---|---|---|"]
+    for stage in report["stages"]:
+        detail = stage["error"] or "; ".join(stage.get("warnings") or []) or ""
+        lines.append(
+            f"| {stage['name']} | {ICONS.get(stage['status'], '')} {stage['status']} | "
+            f"{stage['seconds']} | {len(stage['predictions'])} | {_cell(detail)} |"
+        )
+    failures = [
+        (stage["name"], p)
+        for stage in report["stages"]
+        for p in stage["predictions"]
+        if p["verdict"] == "failed"
+    ]
+    if failures:
+        lines += ["", "## Failures", ""]
+        for name, p in failures:
+            ref = f"[{p['id'] or 'prediction'}]({p['url']})" if p.get("url") else (p["id"] or "-")
+            lines.append(f"- **{name} / {p['label']}** {ref}: {p['message']}")
+            lines.append(f"  - inputs: `{_short(p['inputs'], 300)}`")
+    return "\n".join(lines) + "\n"
+
+
+def prediction_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per prediction, for the table artifact."""
+    rows = []
+    for stage in report["stages"]:
+        for p in stage["predictions"]:
+            rows.append(
+                {
+                    "stage": stage["name"],
+                    "label": p["label"],
+                    "verdict": p["verdict"],
+                    "status": p["status"],
+                    "seconds": round(p["seconds"], 3),
+                    "inputs": _short(p["inputs"], 200),
+                    "output": _short(p.get("remote_output") or p.get("output"), 200),
+                    "message": _short(p["message"], 200),
+                    "reference": p.get("url") or p.get("id") or "",
+                }
+            )
+    return rows
+
+
+def junit_xml(report: dict[str, Any]) -> str:
+    """One testsuite per stage: one testcase for the stage check, one per prediction."""
+    root = ET.Element("testsuites", name="cog-safe-push")
+    total = failures = 0
+    for stage in report["stages"]:
+        suite = ET.SubElement(root, "testsuite", name=stage["name"])
+        cases = [(stage["name"], stage["status"], stage["error"], stage["seconds"])]
+        cases += [
+            (
+                p["label"],
+                p["verdict"],
+                f"{p['message']} (inputs: {_short(p['inputs'], 500)}; {p.get('url') or p.get('id') or ''})",
+                p["seconds"],
+            )
+            for p in stage["predictions"]
+        ]
+        suite_failures = 0
+        for name, status, message, seconds in cases:
+            case = ET.SubElement(
+                suite, "testcase", classname=stage["name"], name=name, time=f"{seconds:.3f}"
+            )
+            if status == "failed":
+                suite_failures += 1
+                ET.SubElement(case, "failure", message=_short(message or "failed", 500)).text = (
+                    message or "failed"
+                )
+            elif status == "skipped":
+                ET.SubElement(case, "skipped")
+        suite.set("tests", str(len(cases)))
+        suite.set("failures", str(suite_failures))
+        total += len(cases)
+        failures += suite_failures
+    root.set("tests", str(total))
+    root.set("failures", str(failures))
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
