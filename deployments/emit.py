@@ -1,53 +1,49 @@
 """`python -m deployments.emit`: tell Prefect that a model's code changed.
 
-A self-hosted Prefect server has no webhooks, so a CI job or a git hook posts the event
-itself. This is the same as
+A self-hosted Prefect server has no webhooks, so a CI job or a git hook sends the event
+itself, through Prefect's own events client (`prefect.events.emit_event`). This is the same as
 
     prefect events emit cog.model.changed --resource-id cog.model.OWNER/NAME \\
         --payload '{"git_url": "URL", "git_ref": "REF"}'
 
-or, with nothing but curl, `POST $PREFECT_API_URL/events` with a JSON list of events.
 The `on-model-changed` deployment of `python -m deployments.serve` reacts to it.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
+from datetime import datetime
 from typing import Any
-
-import httpx
+from uuid import UUID
 
 from deployments.params import EVENT_NAME, event_body
 from flows.cli import UsageParser
 from tasks.core.errors import UsageError
 
 
-def api_settings(api_url: str | None = None) -> tuple[str, dict[str, str]]:
-    """The server's API URL and auth headers, from the active Prefect profile/environment."""
-    from prefect.settings import get_current_settings
+def send(body: dict[str, Any], api_url: str | None = None) -> None:
+    """Emit one event (as `event_body` builds it) and wait until Prefect's events worker has
+    sent it, so a CI step that exits right after cannot lose it."""
+    from prefect.events import emit_event
+    from prefect.events.worker import EventsWorker
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
-    api = get_current_settings().api
-    url = api_url or api.url
-    if not url:
-        raise UsageError("no Prefect API URL: set PREFECT_API_URL or pass --api-url")
-    headers = {"Content-Type": "application/json"}
-    if api.key is not None and api.key.get_secret_value():
-        headers["Authorization"] = f"Bearer {api.key.get_secret_value()}"
-    elif api.auth_string is not None and api.auth_string.get_secret_value():
-        token = base64.b64encode(api.auth_string.get_secret_value().encode()).decode()
-        headers["Authorization"] = f"Basic {token}"
-    return url.rstrip("/"), headers
-
-
-def post_events(events: list[dict[str, Any]], api_url: str | None = None) -> None:
-    url, headers = api_settings(api_url)
-    response = httpx.post(f"{url}/events", json=events, headers=headers, timeout=30)
-    if response.status_code >= 400:
-        raise RuntimeError(
-            f"Prefect rejected the event: HTTP {response.status_code} {response.text[:300]}"
+    updates = {PREFECT_API_URL: api_url} if api_url else {}
+    with temporary_settings(updates=updates):
+        if not get_current_settings().api.url:
+            raise UsageError("no Prefect API URL: set PREFECT_API_URL or pass --api-url")
+        sent = emit_event(
+            event=body["event"],
+            resource=body["resource"],
+            occurred=datetime.fromisoformat(body["occurred"]),
+            related=body["related"],
+            payload=body["payload"],
+            id=UUID(body["id"]),
         )
+        if sent is None:
+            raise RuntimeError("Prefect's events client is not available in this environment")
+        EventsWorker.drain_all(timeout=30)
 
 
 def emit(
@@ -60,9 +56,9 @@ def emit(
     extra: dict[str, Any] | None = None,
     api_url: str | None = None,
 ) -> dict[str, Any]:
-    """Post one `cog.model.changed` event; returns the event as sent."""
+    """Send one `cog.model.changed` event; returns the event as sent."""
     body = event_body(model, git_url, git_ref, subdirectory=subdirectory, event=event, extra=extra)
-    post_events([body], api_url)
+    send(body, api_url)
     return body
 
 
@@ -103,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             print(json.dumps(body, indent=2))
             return 0
-        post_events([body], args.api_url)
+        send(body, args.api_url)
     except (UsageError, json.JSONDecodeError) as exc:
         print(f"deployments.emit: error: {exc}", file=sys.stderr)
         return 2
-    except (RuntimeError, httpx.HTTPError) as exc:
+    except RuntimeError as exc:
         print(f"deployments.emit: error: {exc}", file=sys.stderr)
         return 1
     print(f"emitted {body['event']} for {body['resource']['prefect.resource.id']} ({body['id']})")

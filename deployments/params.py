@@ -1,6 +1,8 @@
 """What the deployments of the safe_push flow are made of: names, schedules, default
-parameters, the event trigger's templated parameters, the event itself, and the UI form's
-descriptions. Pure: plain data in, plain data out; no Prefect client, no I/O.
+parameters, the event trigger's templated parameters, the event itself, and checks of the UI
+form (every parameter described, none shaped like a secret). The form's descriptions come from
+the flow itself: its docstring and the pydantic Field descriptions of Config and RunOptions.
+Pure: plain data in, plain data out; no Prefect client, no I/O.
 """
 
 from __future__ import annotations
@@ -25,44 +27,8 @@ MANUAL = "manual"
 TAGS = ["cog-safe-push"]
 
 # Words that must never appear in a parameter name: parameters are stored by the server and
-# shown in the UI, so credentials come from the environment or Prefect Secret blocks instead.
+# shown in the UI, so credentials come from the environment of the process that runs the flow.
 SECRET_WORDS = ("token", "key", "secret", "password", "credential", "auth")
-
-# Descriptions the UI form shows where the flow's own models are silent. Filled in only
-# where missing, so a description added at the source always wins.
-PARAMETER_DOCS: dict[str, str] = {
-    "config": "What to check and where to push: the fields of cog-safe-push.yaml",
-    "options": "How to run: platform, seed, test-only mode, reports. Never credentials",
-    "source": "The Cog directory: a path on the machine that runs the flow, or a git URL",
-    "git_ref": "Branch, tag or commit to check out when the source is a git URL",
-    "subdirectory": "Directory of the Cog model inside the source, when not at its root",
-}
-FIELD_DOCS: dict[str, dict[str, str]] = {
-    "Config": {
-        "dockerfile": "Dockerfile passed to `cog push`, if not the generated one",
-        "fast_push": "Pass --x-fast to `cog push`",
-        "use_cog_base_image": "Build on Cog's base image (`cog push --use-cog-base-image`)",
-        "ignore_schema_compatibility": "Warn about incompatible schema changes instead of failing",
-        "official_model": "Official model that --push-official-model pushes to, <owner>/<name>",
-        "deployment": "Replicate deployment to move to the new version after the push",
-        "predict": "Checks of predictions: comparison with the live version, test cases, fuzzing",
-        "train": "Checks of trainings, for models that can be fine-tuned",
-    },
-    "DeploymentConfig": {
-        "min_instances": "Minimum number of instances of the deployment",
-        "max_instances": "Maximum number of instances of the deployment",
-    },
-    "PredictConfig": {
-        "test_cases": "Inputs and the checker their output must pass; the first is also "
-        "used to compare outputs with the live version",
-        "fuzz": "Predictions with generated inputs, which must not fail",
-    },
-    "TrainConfig": {
-        "test_cases": "Training inputs and the checker the trained model's output must pass",
-        "fuzz": "Trainings with generated inputs, which must not fail",
-    },
-}
-
 
 def resource_id(model: str) -> str:
     """The event resource that names a model: `cog.model.<owner>/<name>`."""
@@ -203,25 +169,6 @@ def event_body(
         "related": [],
         "payload": payload,
     }
-
-
-def document_schema(schema: dict[str, Any]) -> list[str]:
-    """Add the missing descriptions to a deployment's parameter schema, in place.
-
-    Returns the property paths that were filled in.
-    """
-    filled = []
-    for name, prop in schema.get("properties", {}).items():
-        if not prop.get("description") and name in PARAMETER_DOCS:
-            prop["description"] = PARAMETER_DOCS[name]
-            filled.append(name)
-    for definition, fields in FIELD_DOCS.items():
-        props = schema.get("definitions", {}).get(definition, {}).get("properties", {})
-        for name, text in fields.items():
-            if name in props and not props[name].get("description"):
-                props[name]["description"] = text
-                filled.append(f"{definition}.{name}")
-    return filled
 
 
 def _walk(schema: dict[str, Any]):

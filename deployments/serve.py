@@ -27,7 +27,6 @@ from deployments.params import (
     ON_MODEL_CHANGED,
     TAGS,
     base_parameters,
-    document_schema,
     nightly_parameters,
     trigger_spec,
 )
@@ -187,15 +186,16 @@ def build_deployments(settings: ServeSettings) -> list[Any]:
         "Credentials come from the environment, never from this form.",
         tags=[*TAGS, MANUAL],
     )
-    deployments = [nightly, on_event, manual]
-    for deployment in deployments:
-        schema = deployment._parameter_openapi_schema  # filled from the flow's signature
-        document_schema({"properties": schema.properties, "definitions": schema.definitions})
-    return deployments
+    return [nightly, on_event, manual]
 
 
 def describe(deployments: list[Any]) -> list[dict[str, Any]]:
     """A JSON view of the deployments, for --print and for tests."""
+    from prefect.utilities.callables import parameter_schema
+
+    from flows.safe_push import safe_push
+
+    form = parameter_schema(safe_push).model_dump()  # what the UI's run form shows
     out = []
     for d in deployments:
         out.append(
@@ -208,7 +208,7 @@ def describe(deployments: list[Any]) -> list[dict[str, Any]]:
                 ],
                 "parameters": d.parameters,
                 "triggers": [t.model_dump(mode="json") for t in d.triggers],
-                "parameter_openapi_schema": d._parameter_openapi_schema.model_dump(),
+                "parameter_openapi_schema": form,
             }
         )
     return out

@@ -146,9 +146,10 @@ def test_ask_yes_no(fake: FakeAnthropic) -> None:
 @pytest.mark.parametrize(
     ("answers", "expected", "calls"),
     [
-        (["yes"], True, 1),
+        (["yes", "yes"], True, 2),
         (["no", "no"], False, 2),
         (["no", "yes", "yes"], True, 3),
+        (["yes", "no", "no"], False, 3),  # a first YES alone does not pass
         (["no", "yes", "no"], False, 3),
     ],
 )

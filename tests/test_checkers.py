@@ -169,7 +169,7 @@ def test_match_prompt_attaches_images_and_metadata(
     fake: FakeAnthropic, ai: AI, tmp_path: Path
 ) -> None:
     image = make_image(tmp_path / "cat.png", gradient(64, 32))
-    fake.reply(verdict("yes", "it shows a cat"))
+    fake.reply(verdict("yes", "it shows a cat"), verdict("yes", "it shows a cat"))
     result = check_output({"match_prompt": "an image of a cat"}, ok([str(image)]), ai=ai)
     assert result.passed
     assert "it shows a cat" in result.message
@@ -179,7 +179,7 @@ def test_match_prompt_attaches_images_and_metadata(
     assert "an image of a cat" in prompt
     assert "image file, format png" in prompt and "64x32 pixels" in prompt
     assert str(image) not in prompt  # local paths are replaced by placeholders
-    assert ai_mod.usage().calls == 1
+    assert ai_mod.usage().calls == 2  # a majority: two agreeing answers
 
 
 def test_match_prompt_no_is_reasked_majority_of_three(fake: FakeAnthropic, ai: AI) -> None:
@@ -187,18 +187,21 @@ def test_match_prompt_no_is_reasked_majority_of_three(fake: FakeAnthropic, ai: A
     fake.reply(verdict("no", "flaky"), verdict("yes", "fine"), verdict("yes", "fine"))
     assert check_output(case, ok("an old silent pond"), ai=ai).passed
     assert len(fake.requests) == 3
+    fake.reply(verdict("yes", "looks fine"), verdict("no", "it is prose"), verdict("no", "prose"))
+    assert not check_output(case, ok("Just some prose."), ai=ai).passed  # one YES is not enough
+    assert len(fake.requests) == 6
     fake.reply(verdict("no", "it is a limerick"), verdict("no", "it is a limerick"))
     result = check_output(case, ok("There once was a man"), ai=ai)
     assert not result.passed
     assert "it is a limerick" in result.message
-    assert len(fake.requests) == 5
+    assert len(fake.requests) == 8
 
 
 def test_match_prompt_audio_metadata_without_images(
     fake: FakeAnthropic, ai: AI, tmp_path: Path
 ) -> None:
     wav = make_wav(tmp_path / "speech.wav", tone(440, 0.5))
-    fake.reply(verdict("yes"))
+    fake.reply(verdict("yes"), verdict("yes"))
     assert check_output({"match_prompt": "half a second of audio"}, ok(wav.as_uri()), ai=ai).passed
     assert FakeAnthropic.images_in(fake.requests[0]) == 0
     assert "0.50 s, 16000 Hz, 1 channel(s)" in FakeAnthropic.text_of(fake.requests[0])

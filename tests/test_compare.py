@@ -142,7 +142,7 @@ def test_heuristic_catches_empty_and_lost_json() -> None:
 
 
 def test_strings_judged_by_ai(fake: FakeAnthropic) -> None:
-    fake.reply(YES)
+    fake.reply(YES, YES)
     result = compare_outputs("A red apple.", "An apple, red.", deterministic=False, ai=quick_ai())
     assert result.verdict == "match"
     asked = FakeAnthropic.text_of(fake.requests[0])
@@ -248,7 +248,7 @@ def test_unseeded_images_judged_by_ai_with_both_attached(
 ) -> None:
     old = make_image(tmp_path / "old.png", gradient(64, 48))
     new = make_image(tmp_path / "new.png", gradient(64, 48, shift=90))
-    fake.reply(YES)
+    fake.reply(YES, YES)
     assert compare_outputs(str(old), str(new), deterministic=False, ai=quick_ai()).ok
     assert FakeAnthropic.images_in(fake.requests[0]) == 2
     fake.reply(NO, NO)

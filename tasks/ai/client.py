@@ -265,21 +265,19 @@ class AI:
     def ask_yes_no_majority(
         self, prompt: str, *, images: Sequence[str | Path] = ()
     ) -> tuple[bool, str]:
-        """Majority of three, asked lazily: a YES stands; a NO is re-asked to avoid flaky fails.
+        """Majority of three: ask until two answers agree (two calls, or three on a split).
 
-        Returns the majority verdict and the reason of the last answer agreeing with it.
+        The verdict gates a push, so a single YES from an uncertain judge is not enough, and
+        neither is a single NO. Returns the majority verdict and the reason of its last vote.
         """
-        yes_reason = no_reason = ""
-        yes = no = 0
-        while yes < 2 and no < 2:
+        reasons: dict[bool, str] = {}
+        votes = {True: 0, False: 0}
+        while max(votes.values()) < 2:
             verdict, reason = self.ask_yes_no(prompt, images=images)
-            if verdict:
-                if no == 0:  # a first YES needs no second opinion
-                    return True, reason
-                yes, yes_reason = yes + 1, reason
-            else:
-                no, no_reason = no + 1, reason
-        return (True, yes_reason) if yes >= 2 else (False, no_reason)
+            votes[verdict] += 1
+            reasons[verdict] = reason
+        winner = votes[True] >= 2
+        return winner, reasons[winner]
 
 
 def _retry_after(exc: Any) -> float | None:
