@@ -25,10 +25,12 @@ NIGHTLY = "nightly"
 ON_MODEL_CHANGED = "on-model-changed"
 MANUAL = "manual"
 TAGS = ["cog-safe-push"]
+CONCURRENCY_LIMIT = 1  # per deployment; pushes of one model are serialised by its lease too
 
 # Words that must never appear in a parameter name: parameters are stored by the server and
 # shown in the UI, so credentials come from the environment of the process that runs the flow.
 SECRET_WORDS = ("token", "key", "secret", "password", "credential", "auth")
+
 
 def resource_id(model: str) -> str:
     """The event resource that names a model: `cog.model.<owner>/<name>`."""
@@ -41,12 +43,17 @@ def base_parameters(
     source: str = ".",
     git_ref: str | None = None,
     subdirectory: str | None = None,
+    allowed_sources: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Default parameters of a deployment, as JSON the server stores and the UI shows."""
+    """Default parameters of a deployment, as JSON the server stores and the UI shows.
+
+    `allowed_sources` always includes the deployment's own source: an event may name another
+    git URL only when it matches one of the patterns given here."""
     params: dict[str, Any] = {
         "config": config.model_dump(mode="json", exclude_none=True),
         "options": (options or RunOptions()).model_dump(mode="json", exclude_defaults=True),
         "source": source,
+        "allowed_sources": list(dict.fromkeys([source, *(allowed_sources or [])])),
     }
     if git_ref:
         params["git_ref"] = git_ref

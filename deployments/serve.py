@@ -12,13 +12,16 @@ The process runs the flow runs itself (no work pool needed) until interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deployments.params import (
+    CONCURRENCY_LIMIT,
     DEFAULT_CRON,
     DEFAULT_TIMEZONE,
     EVENT_NAME,
@@ -51,6 +54,7 @@ class ServeSettings:
     event: str = EVENT_NAME
     any_model: bool = False
     name_suffix: str = ""
+    allowed_sources: list[str] = field(default_factory=list)
 
 
 def build_parser() -> UsageParser:
@@ -64,6 +68,14 @@ def build_parser() -> UsageParser:
     )
     where.add_argument("--git-url", default=None, help="Git URL of the model's repository")
     p.add_argument("--git-ref", default=None, help="Branch, tag or commit (with --git-url)")
+    p.add_argument(
+        "--allow-git-url",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="A git URL pattern (glob) that events may name as git_url; repeatable. Events "
+        "may always name the served source itself, and nothing else without this",
+    )
     p.add_argument("--subdirectory", default=None, help="Cog model directory inside the source")
     p.add_argument(
         "--config",
@@ -141,6 +153,7 @@ def settings_from_args(args: argparse.Namespace) -> ServeSettings:
         event=args.event,
         any_model=args.any_model,
         name_suffix=args.name_suffix,
+        allowed_sources=list(args.allow_git_url),
     )
 
 
@@ -149,7 +162,7 @@ def build_deployments(settings: ServeSettings) -> list[Any]:
     from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
     from prefect.schedules import Cron
 
-    from flows.safe_push import safe_push
+    from flows.safe_push import TEST_ONLY_TAG, safe_push
 
     params = base_parameters(
         settings.config,
@@ -157,6 +170,7 @@ def build_deployments(settings: ServeSettings) -> list[Any]:
         settings.source,
         settings.git_ref,
         settings.subdirectory,
+        settings.allowed_sources,
     )
     model = settings.config.model
     suffix = settings.name_suffix
@@ -166,7 +180,8 @@ def build_deployments(settings: ServeSettings) -> list[Any]:
         parameters=nightly_parameters(params),
         description=f"Test-only run of cog-safe-push against the live {model}; "
         "fails when the model regresses. Never pushes.",
-        tags=[*TAGS, NIGHTLY],
+        tags=[*TAGS, NIGHTLY, TEST_ONLY_TAG],
+        concurrency_limit=CONCURRENCY_LIMIT,
     )
     trigger = trigger_spec(
         params, model=None if settings.any_model else model, event=settings.event
@@ -178,6 +193,7 @@ def build_deployments(settings: ServeSettings) -> list[Any]:
         description=f"cog-safe-push started by a {settings.event} event; the event's payload "
         "gives git_url, git_ref and subdirectory.",
         tags=[*TAGS, ON_MODEL_CHANGED],
+        concurrency_limit=CONCURRENCY_LIMIT,
     )
     manual = safe_push.to_deployment(
         name=MANUAL + suffix,
@@ -185,6 +201,7 @@ def build_deployments(settings: ServeSettings) -> list[Any]:
         description=f"cog-safe-push for {model}, started by hand: edit the form and run. "
         "Credentials come from the environment, never from this form.",
         tags=[*TAGS, MANUAL],
+        concurrency_limit=CONCURRENCY_LIMIT,
     )
     return [nightly, on_event, manual]
 
@@ -234,8 +251,29 @@ def main(argv: list[str] | None = None) -> int:
     runner_kwargs: dict[str, Any] = {}
     if args.poll_seconds:
         runner_kwargs["query_seconds"] = args.poll_seconds
-    serve(*deployments, limit=args.limit, **runner_kwargs)
+    # SIGTERM (what a service manager sends) stops serving as Ctrl-C does. Prefect's runner
+    # pauses the schedules itself once it has started; a signal that lands earlier would exit
+    # without pausing, so the schedules are paused here too, whatever ended the serving.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        serve(*deployments, limit=args.limit, **runner_kwargs)
+    finally:
+        pause([f"{d.flow_name}/{d.name}" for d in deployments])
     return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def pause(names: list[str]) -> None:
+    """Pause the named deployments' schedules (best effort: the server may be gone)."""
+    from prefect.client.orchestration import get_client
+
+    with contextlib.suppress(Exception), get_client(sync_client=True) as client:
+        for name in names:
+            with contextlib.suppress(Exception):
+                client.pause_deployment(client.read_deployment_by_name(name).id)
 
 
 if __name__ == "__main__":

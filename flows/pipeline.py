@@ -34,9 +34,10 @@ from tasks.core.results import (
     stage_from_records,
 )
 from tasks.core.run_scope import current
-from tasks.fuzz.inputs import generate_schema_inputs
+from tasks.fuzz.generate import generate_schema_inputs
 from tasks.fuzz.request import FuzzRequest
 from tasks.fuzz_inputs import fuzz_task
+from tasks.platforms.cog_dir import digest
 from tasks.predictions import Judge, is_deterministic, predict
 from tasks.schema_lint import schema_lint
 from tasks.test_model import ensure_model, push_test_version
@@ -50,6 +51,8 @@ DEFAULT_COMPARE_SEED = 42
 class CheckOutcome:
     test_version: str | None
     stages: list[StageResult] = field(default_factory=list)
+    tested_digest: str | None = None  # content digest of the Cog directory that was tested
+    baseline: str | None = None  # the live version the checks compared against
 
     @property
     def failed(self) -> bool:
@@ -166,14 +169,19 @@ class _Run:
         )
 
 
-def push_test_model(job: Job) -> tuple[StageResult, str | None]:
-    """Ensure the test model exists and holds the working directory as its latest version."""
+def push_test_model(job: Job) -> tuple[StageResult, str | None, str | None]:
+    """Ensure the test model exists and holds the working directory as its latest version.
+
+    Returns the stage, the test version and the content digest of what it holds: the final
+    push checks that the directory still has this digest.
+    """
     started = time.monotonic()
     spec, ref = job.spec, job.test_model
     options = job.config.push_options()
+    tested = digest(job.cog_dir)
     try:
         ensure_model(spec, ref, job.config.test_hardware)
-        state = push_test_version(spec, ref, job.cog_dir, options, return_state=True)
+        state = push_test_version(spec, ref, job.cog_dir, options, tested, return_state=True)
         version = state.result()
         reused = state.name == "Cached"
         latest = latest_version(spec, ref)
@@ -183,7 +191,7 @@ def push_test_model(job: Job) -> tuple[StageResult, str | None]:
                 "cached test version %s is no longer the latest; pushing again", version
             )
             version = push_test_version.with_options(refresh_cache=True)(
-                spec, ref, job.cog_dir, options
+                spec, ref, job.cog_dir, options, tested
             )
             latest = latest_version(spec, ref)
         if latest is None or latest.id != version:
@@ -194,20 +202,47 @@ def push_test_model(job: Job) -> tuple[StageResult, str | None]:
     except Exception as exc:  # noqa: BLE001 - a failed push is a failed stage, reported
         failed = StageResult("push test model", "failed", str(exc))
         failed.seconds = time.monotonic() - started
-        return failed, None
+        return failed, None, None
     detail = f"{'reused cached' if reused else 'pushed'} version {version[:12]}"
     stage = StageResult("push test model", "passed", seconds=time.monotonic() - started)
     stage.detail = detail
-    return stage, version
+    return stage, version, tested
+
+
+def unknown_inputs(job: Job, mode: Mode, doc: dict[str, Any]) -> StageResult | None:
+    """Test-case and fixed fuzz inputs the model does not have: a config mistake (exit 2),
+    found as soon as the test version's schema is known. Sent anyway, they would be ignored
+    (or rejected) and the check would test something else than its author meant."""
+    known = input_properties(doc, train=mode == "train")
+    section = job.config.train if mode == "train" else job.config.predict
+    problems = []
+    for index, case in enumerate(job.test_cases(mode), start=1):
+        extra = sorted(set(case.inputs) - set(known))
+        if extra:
+            problems.append(f"{mode} test case {index} sends {', '.join(extra)}")
+    fuzz = section.fuzz if section else None
+    if fuzz is not None:
+        extra = sorted(set(fuzz.fixed_inputs) - set(known))
+        if extra:
+            problems.append(f"{mode} fuzz fixed_inputs set {', '.join(extra)}")
+    if not problems:
+        return None
+    name = ("train " if mode == "train" else "") + "inputs"
+    message = (
+        f"{'; '.join(problems)}, which the model does not take; its inputs are: "
+        f"{', '.join(known) or '(none)'}"
+    )
+    return StageResult(name, "failed", message, kind="usage")
 
 
 def compare_inputs(
     job: Job, fuzz: FuzzConfig, live_doc: dict[str, Any], new_doc: dict[str, Any]
 ) -> dict[str, Any]:
-    """The first test case's inputs, else required-only generated inputs (plus a seed when both
-    versions take one, so that the comparison can be strict and the prediction cached)."""
-    cases = job.test_cases("predict")
-    if cases:
+    """The first test case that is expected to succeed (not an error_contains case), else
+    required-only generated inputs (plus a seed when both versions take one, so that the
+    comparison can be strict and the prediction cached)."""
+    cases = [c for c in job.test_cases("predict") if c.error_contains is None]
+    if cases:  # expected to succeed on both versions
         return dict(cases[0].inputs)
     schema = input_schema(live_doc)
     payload = generate_schema_inputs(
@@ -377,11 +412,15 @@ def _run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
         return run.outcome
     if test_version is None:
         run.started("push test model")
-        stage, test_version = push_test_model(job)
+        stage, test_version, run.outcome.tested_digest = push_test_model(job)
         if not run.add(stage) or test_version is None:
             return run.outcome
     run.outcome.test_version = test_version
     new_doc = version_schema(job.spec, job.test_model, test_version)
+    wrong_inputs = unknown_inputs(job, mode, new_doc)
+    if wrong_inputs is not None:
+        run.add(wrong_inputs)
+        return run.outcome
     lint_name = run.name("schema lint")
     lint = run.run_stage(
         lint_name, lambda: schema_lint(new_doc, run.train, lint_name, return_state=True)
@@ -389,6 +428,7 @@ def _run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
     if not run.add(lint):
         return run.outcome
     live = latest_version(job.spec, job.model)
+    run.outcome.baseline = live.id if live else None
     if live is None:
         run.logger.info(
             "%s has no version yet: compatibility and output comparison skipped", job.model

@@ -13,7 +13,6 @@ from prefect import get_run_logger, task
 
 from tasks.core.platform_data import PlatformSpec, PushOptions
 from tasks.platforms import get_platform
-from tasks.platforms.cog_dir import digest
 from tasks.policies import KeyedBy, where
 
 
@@ -40,7 +39,7 @@ def push(spec: PlatformSpec, ref: str, cog_dir: str, options: PushOptions) -> st
 def _push_material(parameters: dict[str, Any]) -> list[Any]:
     spec: PlatformSpec = parameters["spec"]
     options = parameters["options"]
-    return [*where(spec), parameters["ref"], digest(parameters["cog_dir"]), vars(options)]
+    return [*where(spec), parameters["ref"], parameters["content_digest"], vars(options)]
 
 
 @task(
@@ -49,5 +48,8 @@ def _push_material(parameters: dict[str, Any]) -> list[Any]:
     cache_policy=KeyedBy(material=_push_material),
     persist_result=True,
 )
-def push_test_version(spec: PlatformSpec, ref: str, cog_dir: str, options: PushOptions) -> str:
+def push_test_version(
+    spec: PlatformSpec, ref: str, cog_dir: str, options: PushOptions, content_digest: str
+) -> str:
+    """`content_digest` is the directory's digest (tasks.platforms.cog_dir), the cache key."""
     return push(spec, ref, cog_dir, options)

@@ -213,6 +213,9 @@ def test_prefect_yaml_matches_the_served_deployments():
         assert d["work_pool"]["name"] == "cog-safe-push"
         assert Config.model_validate(d["parameters"]["config"]) == hello_config()
         assert d["parameters"]["source"] == HELLO
+        assert d["parameters"]["allowed_sources"] == params["allowed_sources"] == [HELLO]
+        assert d["concurrency_limit"] == 1
+    assert "test-only" in deployments[NIGHTLY]["tags"]
     nightly = deployments[NIGHTLY]
     assert nightly["schedules"] == [{"cron": DEFAULT_CRON, "timezone": "UTC", "active": True}]
     assert nightly["parameters"]["options"] == nightly_parameters(params)["options"]
@@ -271,15 +274,20 @@ def _git(repo: Path, *args: str) -> str:
     return proc.stdout.strip()
 
 
+def read_deployment(name: str):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_deployment_by_name(f"{FLOW}/{name}")
+
+
 class Served:
     def __init__(self, proc: subprocess.Popen, log: Path, model_dir: Path, repo: Path, sha: str):
         self.proc, self.log, self.model_dir, self.repo, self.sha = proc, log, model_dir, repo, sha
+        self.registry = model_dir.parent / "registry"
 
     def deployment(self, name: str):
-        from prefect.client.orchestration import get_client
-
-        with get_client(sync_client=True) as client:
-            return client.read_deployment_by_name(f"{FLOW}/{name}")
+        return read_deployment(name)
 
 
 @pytest.fixture(scope="module")
@@ -313,6 +321,8 @@ def served(tmp_path_factory, prefect_server):
                 "1",
                 "--poll-seconds",
                 "1",
+                "--allow-git-url",
+                repo.as_uri(),
             ],
             cwd=ROOT,
             env=env,
@@ -490,6 +500,98 @@ def test_an_event_for_another_model_starts_nothing(served):
     emit("someone/else", served.repo.as_uri(), served.sha)
     time.sleep(4)  # longer than the observed event -> run latency
     assert {r.id for r in _flow_runs(deployment.id)} == before
+
+
+def _emit_and_finish(served, payload: dict) -> Any:
+    """Send a cog.model.changed event with `payload`; the finished flow run it started."""
+    from deployments.emit import send
+
+    deployment = served.deployment(ON_MODEL_CHANGED)
+    before = {r.id for r in _flow_runs(deployment.id)}
+    body = event_body(HELLO)
+    body["payload"] = payload
+    send(body)
+
+    def triggered():
+        return [r for r in _flow_runs(deployment.id) if r.id not in before]
+
+    (run,) = _wait("a flow run triggered by the event", triggered, 90)
+    return _wait("the triggered run to finish", lambda: _finished(run.id), 150, 1)
+
+
+def test_an_event_cannot_choose_a_source_outside_the_allowlist(served, tmp_path):
+    """A git URL the deployment does not allow is refused before anything is cloned."""
+    other = copy_example("hello", tmp_path / "other")
+    _git(other, "init", "-q", "-b", "main")
+    _git(other, "add", "-A")
+    _git(other, "commit", "-q", "-m", "other")
+    run = _emit_and_finish(served, {"git_url": other.as_uri()})
+    assert run.state.is_failed()
+    assert "not allowed by this deployment" in (run.state.message or "")
+
+
+@pytest.mark.parametrize("subdirectory", ["/etc", "../.."])
+def test_an_events_subdirectory_must_stay_inside_the_checkout(served, subdirectory):
+    run = _emit_and_finish(
+        served,
+        {"git_url": served.repo.as_uri(), "git_ref": served.sha, "subdirectory": subdirectory},
+    )
+    assert run.state.is_failed()
+    assert "subdirectory" in (run.state.message or "")
+
+
+def test_the_nightly_deployment_never_pushes_whatever_its_parameters(served):
+    from prefect.deployments import run_deployment
+
+    from tasks.platforms.local.registry import LocalRegistry
+
+    registry = LocalRegistry(served.registry)
+    before = [v["id"] for v in registry.list_versions(HELLO)]
+    run = run_deployment(
+        f"{FLOW}/{NIGHTLY}",
+        parameters={"options": {"platform": "local", "no_push": False, "seed": 1}},
+        timeout=150,
+        poll_interval=1,
+        as_subflow=False,
+    )
+    run = _wait("the nightly run to finish", lambda: _finished(run.id), 30)
+    assert run.state.is_completed(), (run.state, served.log.read_text()[-3000:])
+    assert "pushed: no" in _artifacts(run.id)["markdown"].data
+    assert [v["id"] for v in registry.list_versions(HELLO)] == before
+
+
+def test_sigterm_of_serve_pauses_the_schedules(tmp_path, prefect_server):
+    """Stopping the serving process with SIGTERM (what a service manager sends) pauses the
+    nightly schedule as Ctrl-C does, so the server does not pile up runs nobody will run."""
+    model_dir = copy_example("hello", tmp_path)
+    env = {**os.environ, "COG_SAFE_PUSH_HOME": str(tmp_path / "registry"), "PYTHONPATH": str(ROOT)}
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "deployments.serve",
+                "--model-dir",
+                str(model_dir),
+                "--platform",
+                "local",
+                "--name-suffix=-sigterm",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait("the deployments to be served", lambda: "being served" in log.read_text(), 90)
+        assert read_deployment(NIGHTLY + "-sigterm").paused is False
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        assert read_deployment(NIGHTLY + "-sigterm").paused is True, log.read_text()[-2000:]
+    finally:
+        _stop(proc)
 
 
 def test_prefect_deploy_with_prefect_yaml(served, tmp_path):

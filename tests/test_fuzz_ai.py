@@ -12,7 +12,7 @@ import pytest
 from tasks.ai.client import AI, AIError
 from tasks.fuzz import sample_media
 from tasks.fuzz.ai_batches import FuzzGenerationError, FuzzStats, generate_ai_inputs
-from tasks.fuzz.inputs import validate_payload
+from tasks.fuzz.validate import validate_payload
 from tests.fakes.anthropic_server import FakeAnthropic
 
 SCHEMA = {

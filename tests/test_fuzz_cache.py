@@ -15,8 +15,8 @@ from prefect import flow
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
 from tasks.core.errors import UsageError
-from tasks.fuzz.inputs import validate_payload
 from tasks.fuzz.request import FuzzRequest
+from tasks.fuzz.validate import validate_payload
 from tasks.fuzz_inputs import fuzz_task
 from tests.fakes.anthropic_server import FakeAnthropic
 

@@ -18,6 +18,8 @@ from tasks.core.refs import check_ref
 from tasks.core.safe_yaml import load_yaml
 
 DEFAULT_PREDICT_TIMEOUT = 300
+MAX_TIMEOUT = 24 * 3600  # seconds; a longer prediction is a hung one
+MAX_FUZZ_ITERATIONS = 10_000
 DEFAULT_CONFIG_PATH = "cog-safe-push.yaml"
 CHECKER_FIELDS = ("exact_string", "match_url", "match_prompt", "jq_query", "error_contains")
 
@@ -73,7 +75,9 @@ class FuzzConfig(_Strict):
     disabled_inputs: list[str] = Field(
         default_factory=list, description="Inputs never sent during fuzzing"
     )
-    iterations: int = Field(10, ge=0, description="How many fuzz predictions to run")
+    iterations: int = Field(
+        10, ge=0, le=MAX_FUZZ_ITERATIONS, description="How many fuzz predictions to run"
+    )
     prompt: str | None = Field(None, description="Extra guidance for the AI input generator")
     duration: int | None = Field(None, description="Deprecated in the seed tool; ignored")
 
@@ -88,7 +92,7 @@ class FuzzConfig(_Strict):
 class PredictConfig(_Strict):
     compare_outputs: bool = Field(True, description="Compare outputs with the live version")
     predict_timeout: int = Field(
-        DEFAULT_PREDICT_TIMEOUT, gt=0, description="Seconds per prediction"
+        DEFAULT_PREDICT_TIMEOUT, gt=0, le=MAX_TIMEOUT, description="Seconds per prediction"
     )
     test_cases: list[TestCase] = Field(
         default_factory=list,
@@ -102,7 +106,9 @@ class TrainConfig(_Strict):
         None, description="Model that receives trained versions; default <test_model>-dest"
     )
     destination_hardware: str = Field("cpu", description="Hardware of a created destination")
-    train_timeout: int = Field(DEFAULT_PREDICT_TIMEOUT, gt=0, description="Seconds per training")
+    train_timeout: int = Field(
+        DEFAULT_PREDICT_TIMEOUT, gt=0, le=MAX_TIMEOUT, description="Seconds per training"
+    )
     test_cases: list[TestCase] = Field(
         default_factory=list, description="Training inputs and checkers"
     )
@@ -185,8 +191,25 @@ def check_names(config: Config) -> None:
     ):
         if value is not None:
             check_model_name(value, label)
+    check_model_name(config.resolved_test_model, "test_model (model + '-test')")
     if config.resolved_test_model == config.model:
         raise UsageError("test_model must differ from model: tests never run on the live model")
+    if config.train is not None:
+        destination = config.resolved_destination
+        check_model_name(destination, "train.destination")
+        for label, other in (
+            ("model", config.model),
+            ("test_model", config.resolved_test_model),
+            ("official_model", config.official_model),
+        ):
+            if destination == other:
+                raise UsageError(
+                    f"train.destination must differ from {label} ({other}): trainings write "
+                    "new versions into it"
+                )
+    spec = config.deployment_spec()
+    if spec is not None:
+        check_model_name(f"{spec.owner}/{spec.name}", "deployment owner/name")
 
 
 def check_model_name(value: str, label: str = "model") -> str:

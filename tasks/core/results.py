@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -43,6 +44,7 @@ class StageResult:
     predictions: list[PredictionRecord] = field(default_factory=list)
     seconds: float = 0.0
     detail: str | None = None  # what a passing stage did, e.g. "reused cached version"
+    kind: Literal["check", "usage"] = "check"  # a failed "usage" stage is bad input: exit 2
 
     @property
     def failed(self) -> bool:
@@ -56,6 +58,7 @@ class StageResult:
             "warnings": list(self.warnings),
             "seconds": round(self.seconds, 3),
             "detail": self.detail,
+            "kind": self.kind,
             "predictions": [p.to_dict() for p in self.predictions],
         }
 
@@ -78,6 +81,19 @@ def stage_from_records(name: str, records: list[PredictionRecord], seconds: floa
         return StageResult(name, "failed", error, warnings, records, seconds)
     status: StageStatus = "warning" if unverified else "passed"
     return StageResult(name, status, None, warnings, records, seconds)
+
+
+_FAILED_PREFIX = re.compile(r"^\s*(?:async\s+)?prediction failed:\s*", re.IGNORECASE)
+
+
+def clean_error(text: str | None) -> str | None:
+    """A run's error without the runtime's "Prediction failed: " prefixes (Cog's runtime adds
+    one per layer), so reports do not say it three times."""
+    if not text:
+        return text
+    while _FAILED_PREFIX.match(text):
+        text = _FAILED_PREFIX.sub("", text, count=1)
+    return text or None
 
 
 def first_line(text: str | None, limit: int = 300) -> str:

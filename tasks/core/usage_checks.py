@@ -50,6 +50,33 @@ def validate_case(case: Mapping[str, Any]) -> None:
         raise UsageError(f"{checker} must not be empty")
 
 
+# Prefect stores flow parameters (the config is one) with the run and refuses more than 512 KB.
+PARAMETER_LIMIT = 512 * 1024
+
+
+def report_path_problem(flag: str, value: str | None) -> str | None:
+    """Why `value` cannot be written as a report file, or None when it can."""
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if path.is_dir():
+        return f"{flag} {value} is a directory; give a file path"
+    if path.exists():
+        return None if os.access(path, os.W_OK) else f"{flag} {value} is not writable"
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        return f"{flag} {value}: cannot create a file under {folder}"
+    return None
+
+
+def parameters_size(job: Job) -> int:
+    """Bytes of the flow parameters this run would send to Prefect."""
+    config = job.config.model_dump_json(exclude_none=True)
+    return len(config.encode()) + len(job.options.model_dump_json().encode())
+
+
 def local_problems(job: Job) -> list[str]:
     """Every problem with the run's input that needs no platform to see."""
     problems: list[str] = []
@@ -95,4 +122,14 @@ def local_problems(job: Job) -> list[str]:
             problems.append("the cog executable is not on PATH: install Cog to push to Replicate")
     if job.spec.kind == "local" and job.spec.python and shutil.which(job.spec.python) is None:
         problems.append(f"interpreter {job.spec.python} for the local platform not found")
+    for flag, value in (("--report-json", options.report_json), ("--junit-xml", options.junit_xml)):
+        problem = report_path_problem(flag, value)
+        if problem:
+            problems.append(problem)
+    size = parameters_size(job)
+    if size > PARAMETER_LIMIT:
+        problems.append(
+            f"the configuration is {size // 1024} KB, over Prefect's {PARAMETER_LIMIT // 1024} KB "
+            "limit for flow parameters: move large test-case inputs into files or URLs"
+        )
     return problems

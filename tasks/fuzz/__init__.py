@@ -1,7 +1,9 @@
 """Fuzzing: inputs a working model should handle, generated from its input schema.
 
-`inputs` validates, repairs and generates payloads offline from the schema (bounds, enum
-values, realistic text and media); `ai_batches` asks Claude for batches of payloads and
-repairs them the same way; `sample_media` is the bundled media (in media/) that file inputs
-receive as data URIs. Pure logic: no Prefect, no platform.
+Reading the schema (`schema_view`), checking and repairing payloads (`validate`, `repair`),
+and the offline generator (`generate`, built from `typical`, `ordinary`, `edges`, `text`,
+`pattern_text` and `objects`: everyday values first, edge values a minority); `ai_batches`
+and `ai_prompt` ask Claude for batches of payloads and repair them the same way; `request`
+is one run's request and its cache key; `sample_media` is the bundled media (in media/) that
+file inputs receive as data URIs. Pure logic: no Prefect, no platform.
 """

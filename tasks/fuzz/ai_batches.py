@@ -12,7 +12,6 @@ errors, and after that the stage fails with FuzzGenerationError.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from dataclasses import asdict, dataclass
@@ -21,25 +20,12 @@ from typing import Any
 from tasks.ai.client import AI, AIError
 from tasks.core.errors import SafePushError
 from tasks.fuzz import sample_media
-from tasks.fuzz.inputs import (
-    InvalidPayload,
-    as_input_schema,
-    flatten,
-    is_file_input,
-    properties,
-    repair_with_notes,
-)
+from tasks.fuzz.ai_prompt import MEDIA_PREFIX, SYSTEM, abbreviate, build_prompt
+from tasks.fuzz.repair import repair_with_notes
+from tasks.fuzz.schema_view import as_input_schema, flatten, properties
+from tasks.fuzz.validate import InvalidPayload
 
-MEDIA_PREFIX = "@media:"
-MAX_SHOWN_PREVIOUS = 40  # payloads already generated that go back into the prompt
 _MAX_EXTRA_BATCHES = 3  # short batches tolerated before we give up
-
-SYSTEM = (
-    "You write test inputs for fuzzing a machine-learning model served by Cog. Your inputs "
-    "must be valid for the model's input schema, realistic enough that a working model "
-    "should succeed on them, and as varied as possible so that together they exercise "
-    "every option and edge of the schema. You answer with JSON only."
-)
 
 
 class FuzzGenerationError(SafePushError):
@@ -72,108 +58,6 @@ class FuzzStats:
 
 
 # --------------------------------------------------------------------------------------
-# Prompt
-# --------------------------------------------------------------------------------------
-
-
-def _abbreviate(value: Any) -> Any:
-    """Payloads as the model should see them: media as @media names, long text cut."""
-    if isinstance(value, dict):
-        return {k: _abbreviate(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_abbreviate(v) for v in value]
-    if isinstance(value, str):
-        sample = sample_media.sample_for_value(value)
-        if sample is not None:
-            return MEDIA_PREFIX + sample.name
-        if value.startswith("data:"):
-            return value[: value.find(",") + 1] + "..."
-        if len(value) > 300:
-            return value[:300] + f"...({len(value)} chars)"
-    return value
-
-
-def media_catalogue_text(schema: dict[str, Any]) -> str:
-    """For each file input, the samples it may use (by kind; SVG only where accepted)."""
-    lines = []
-    for name, prop in properties(schema).items():
-        if not is_file_input(prop):
-            continue
-        flat = flatten(prop)
-        if flat.get("type") == "array" and isinstance(flat.get("items"), dict):
-            flat = {**flatten(flat["items"]), **{k: v for k, v in flat.items() if k != "items"}}
-        kind = sample_media.kind_for_input(name, flat)
-        allow_svg = sample_media.accepts_svg(name, flat)
-        lines.append(f'- "{name}" takes {kind} files; use one of:')
-        lines.extend(
-            f"    {MEDIA_PREFIX}{s.describe()}" for s in sample_media.candidates(kind, allow_svg)
-        )
-    return "\n".join(lines)
-
-
-def build_prompt(
-    schema: dict[str, Any],
-    count: int,
-    *,
-    fixed: dict[str, Any],
-    disabled: list[str],
-    user_prompt: str | None,
-    previous: list[dict[str, Any]],
-) -> str:
-    """The request for one batch. Everything the model needs is in this one message."""
-    props = properties(schema)
-    shown_schema = {
-        **{k: v for k, v in schema.items() if k != "properties"},
-        "properties": {k: v for k, v in props.items() if k not in disabled and k not in fixed},
-    }
-    parts = [
-        f"Generate {count} different input payloads for this model.",
-        "",
-        "Input schema (JSON Schema, OpenAPI flavour; `x-order` is display order):",
-        json.dumps(shown_schema, indent=1, sort_keys=True),
-    ]
-    if fixed:
-        parts += [
-            "",
-            "Fixed inputs: these are always set to these values; you may leave them out:",
-            json.dumps(_abbreviate(fixed), sort_keys=True),
-        ]
-    if disabled:
-        parts += ["", "Disabled inputs: never include these keys: " + ", ".join(sorted(disabled))]
-    catalogue = media_catalogue_text(shown_schema)
-    if catalogue:
-        parts += [
-            "",
-            "File inputs (`format: uri`) must be one of these bundled samples, written exactly "
-            f'as "{MEDIA_PREFIX}<name>" (no other URLs):',
-            catalogue,
-        ]
-    if user_prompt:
-        parts += ["", "Guidance from the model's author (follow it):", user_prompt.strip()]
-    if previous:
-        shown = previous[-MAX_SHOWN_PREVIOUS:]
-        parts += [
-            "",
-            f"Already generated ({len(previous)} payloads"
-            + (f", last {len(shown)} shown" if len(shown) < len(previous) else "")
-            + "). Do not repeat them; choose new, diverse combinations:",
-            *(json.dumps(_abbreviate(p), sort_keys=True) for p in shown),
-        ]
-    parts += [
-        "",
-        "Rules:",
-        "- Respect every type, minimum/maximum, enum, maxLength and required input.",
-        "- Vary the values: try boundary values, every enum choice, short and long text, "
-        "different media, and leave optional inputs out sometimes (the model then uses "
-        "its default). Never use null.",
-        "- Text inputs (prompts, questions) should read like real user requests.",
-        f"- Answer with only a JSON array of exactly {count} objects, one per payload, "
-        "no prose and no code fence.",
-    ]
-    return "\n".join(parts)
-
-
-# --------------------------------------------------------------------------------------
 # Parsing and repair
 # --------------------------------------------------------------------------------------
 
@@ -194,7 +78,7 @@ def _substitute_media(
     sample = sample_media.by_name(wanted.strip().split("/")[-1])
     if sample is None or (sample.is_svg and not allow_svg):
         replacement = sample_media.pick(kind, rng, allow_svg=allow_svg)
-        notes.append(f"{name}: {_abbreviate(value)!r} -> {MEDIA_PREFIX}{replacement.name}")
+        notes.append(f"{name}: {abbreviate(value)!r} -> {MEDIA_PREFIX}{replacement.name}")
         sample = replacement
     return sample_media.as_input_value(sample)
 

@@ -12,10 +12,11 @@ from typing import Any, Literal
 
 from tasks.core import openapi
 from tasks.core.errors import UsageError
-from tasks.fuzz.inputs import as_input_schema, generate_schema_inputs
+from tasks.fuzz.generate import generate_schema_inputs
+from tasks.fuzz.schema_view import as_input_schema
 
 # Bump when generation changes in a way that should not replay old cached inputs.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 Generator = Literal["schema", "ai"]
 

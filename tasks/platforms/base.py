@@ -41,6 +41,12 @@ class Platform(Protocol):
     def push(self, ref: str, cog_dir: str, options: PushOptions) -> str:
         """Push the Cog directory as a new version of `ref`; return the version id."""
 
+    def promote(
+        self, ref: str, cog_dir: str, options: PushOptions, tested_ref: str, tested_version: str
+    ) -> str:
+        """Make the tested version `tested_ref:tested_version` (pushed from `cog_dir`, whose
+        content the caller has checked is unchanged) a new version of `ref`; the version id."""
+
     def predict(
         self, ref: str, version_id: str, inputs: dict[str, Any], timeout: float
     ) -> RunResult:

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ class CogServer:
         concurrency: int = 1,
         setup_timeout: float = 600.0,
         cancel_grace: float = 10.0,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.workdir = Path(workdir)
         self.predictor_ref = predictor_ref
@@ -73,6 +75,7 @@ class CogServer:
         self.concurrency = max(1, concurrency)
         self.setup_timeout = setup_timeout
         self.cancel_grace = cancel_grace
+        self.should_stop = should_stop  # the run is stopping: start nothing, abandon setup
         self.port: int | None = None
         self.setup_error: str | None = None
         self.setup_logs: str = ""
@@ -181,6 +184,10 @@ class CogServer:
                 self.setup_error = f"setup did not finish within {self.setup_timeout:.0f}s"
                 self.stop_process()
                 return
+            if self.should_stop():  # Ctrl-C or SIGTERM during setup(): do not wait it out
+                self.setup_error = "canceled during setup: the run is stopping"
+                self.stop_process()
+                return
             time.sleep(0.05)
 
     def log_tail(self, size: int = 4000) -> str:
@@ -266,6 +273,13 @@ class CogServer:
         period (a model stuck in C code ignores cancellation).
         """
         with self._slots:
+            if self.should_stop():  # queued behind a slot while the run began to stop
+                return {
+                    "id": run_id,
+                    "status": "canceled",
+                    "error": "not started: the run is stopping",
+                    "wall_seconds": 0.0,
+                }
             self.ensure_started()
             if self.setup_error is not None:
                 return {

@@ -38,6 +38,8 @@ from tasks.core.platform_data import (
     VersionInfo,
 )
 from tasks.core.refs import split_ref
+from tasks.core.results import clean_error
+from tasks.core.run_scope import current
 from tasks.platforms.local.cog_schema import (
     build_openapi,
     describe_signatures,
@@ -155,6 +157,7 @@ class LocalPlatform:
     def __init__(self, spec: PlatformSpec) -> None:
         root = spec.registry or str(tool_home())
         self.spec = spec
+        self.scope = current()  # the run this instance belongs to: its stop switch
         self.python = spec.python or sys.executable
         self.registry = LocalRegistry(root)
         self._servers: dict[tuple[str, bool, str], CogServer] = {}
@@ -265,6 +268,22 @@ class LocalPlatform:
         }
         return self.registry.add_version(ref, record)["id"]
 
+    def promote(
+        self, ref: str, cog_dir: str, options: PushOptions, tested_ref: str, tested_version: str
+    ) -> str:
+        """The tested snapshot itself becomes a version of `ref` (same id, same files)."""
+        split_ref(ref)
+        tested = self._version_record(tested_ref, tested_version)
+        if self.registry.get_model(ref) is None:
+            self.registry.create_model(ref, None, "private")
+        record = {
+            k: v for k, v in tested.items() if k not in ("model", "created_at", "pushed_from")
+        }
+        record.update(
+            {"model": ref, "promoted_from": {"model": tested_ref, "version": tested_version}}
+        )
+        return self.registry.add_version(ref, record)["id"]
+
     def upsert_deployment(self, deployment: DeploymentSpec, ref: str, version_id: str) -> None:
         self._version_record(ref, version_id)
         self.registry.upsert_deployment(
@@ -327,6 +346,7 @@ class LocalPlatform:
                     extra_env=env,
                     concurrency=int(version.get("concurrency") or 1),
                     setup_timeout=self.setup_timeout,
+                    should_stop=self.scope.stopped,
                 )
                 self._servers[key] = server
         return server
@@ -383,7 +403,7 @@ class LocalPlatform:
             "input": abbreviate(inputs),
             "status": status,
             "output": output,
-            "error": response.get("error"),
+            "error": clean_error(response.get("error")),
             "logs": response.get("logs") or "",
             "metrics": response.get("metrics") or {},
             "created_at": created,
@@ -397,7 +417,7 @@ class LocalPlatform:
             status=status,  # type: ignore[arg-type]
             output=output,
             remote_output=output,
-            error=None if status == "succeeded" else (response.get("error") or status),
+            error=None if status == "succeeded" else (clean_error(response.get("error")) or status),
             logs=record["logs"],
             seconds=seconds,
             url=file_url(path),

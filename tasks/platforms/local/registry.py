@@ -53,8 +53,15 @@ def atomic_write_json(path: Path, value: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
-    with path.open(encoding="utf-8") as handle:
-        return json.load(handle)
+    """A registry record; a damaged one is a UsageError naming the file (exit 2, one line)."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return json.load(handle)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(
+            f"the local registry file {path} is damaged ({type(exc).__name__}: {exc}); "
+            "restore it or delete it"
+        ) from None
 
 
 # ---------------------------------------------------------------- registry

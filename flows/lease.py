@@ -1,0 +1,82 @@
+"""One run at a time per model: a Prefect global concurrency limit, held while a run that may
+push checks its model and pushes it.
+
+Why: two runs that both pass and both push can leave a breaking change in the model's history
+(B was checked against the version before A pushed, and its push drops what A added). With
+the lease, the second run waits and is then checked against what the first one pushed. The
+lease is renewed while held and expires if its holder dies, so a killed run never blocks the
+model for good.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+
+from tasks.core.platform_data import PlatformSpec
+from tasks.core.refs import split_ref
+
+TIMEOUT_ENV = "COG_SAFE_PUSH_LEASE_TIMEOUT"
+DEFAULT_TIMEOUT = 3600.0
+LEASE_SECONDS = 300.0
+
+
+class LeaseTimeout(Exception):
+    """Another run held the model for longer than we were willing to wait."""
+
+
+def lease_name(spec: PlatformSpec, model: str) -> str:
+    owner, name = split_ref(model)
+    return f"cog-safe-push:{spec.kind}:{owner}:{name}"
+
+
+def _ensure_limit(name: str) -> None:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client, contextlib.suppress(Exception):
+        # Not atomic: two first runs may both try to create it; the loser's error is harmless.
+        client.upsert_global_concurrency_limit_by_name(name, 1)
+
+
+@contextlib.contextmanager
+def model_lease(
+    spec: PlatformSpec, model: str, on_wait: object = None, timeout: float | None = None
+) -> Iterator[float]:
+    """Hold the model's lease; yields the seconds spent waiting for it.
+
+    `on_wait(message)` is called once when another run holds it. Raises LeaseTimeout.
+    """
+    from prefect.concurrency.sync import concurrency
+
+    name = lease_name(spec, model)
+    limit = timeout if timeout is not None else float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT))
+    _ensure_limit(name)
+    started = time.monotonic()
+    holder: contextlib.ExitStack = contextlib.ExitStack()
+    try:
+        holder.enter_context(
+            concurrency(
+                name, occupy=1, timeout_seconds=1, lease_duration=LEASE_SECONDS, strict=True
+            )
+        )
+    except TimeoutError:
+        if callable(on_wait):
+            on_wait(f"another run of {model} holds its lease; waiting for it to finish")
+        try:
+            holder.enter_context(
+                concurrency(
+                    name,
+                    occupy=1,
+                    timeout_seconds=max(1.0, limit - (time.monotonic() - started)),
+                    lease_duration=LEASE_SECONDS,
+                    strict=True,
+                )
+            )
+        except TimeoutError:
+            raise LeaseTimeout(
+                f"another run of {model} held it for over {limit:.0f} s ({TIMEOUT_ENV})"
+            ) from None
+    with holder:
+        yield time.monotonic() - started
