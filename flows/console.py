@@ -25,6 +25,7 @@ from rich.text import Text
 
 PREFIX = "cog-safe-push"
 DETAIL_LIMIT = 160
+ERROR_LIMIT = 400  # a usage error's one line: room for a path, never a page
 INPUTS_LIMIT = 120
 
 
@@ -130,6 +131,8 @@ class Console:
             self.line(f"pushed {report['model']}:{report['version']}")
         elif report["status"] == "passed":
             self.line(f"passed; nothing pushed (--no-push). Test version {report['version']}")
+        elif report["status"] == "error" and report.get("error"):
+            self.error(f"{cut(report['error'], ERROR_LIMIT)}; nothing pushed to {report['model']}")
         else:
             self.line(f"{report['status']}: nothing pushed to {report['model']}")
 

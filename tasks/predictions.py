@@ -25,7 +25,6 @@ from prefect.utilities.urls import url_for
 from tasks.ai.client import AIError, make_ai
 from tasks.core.platform_data import PlatformSpec, RunResult
 from tasks.core.results import PredictionFailed, PredictionRecord
-from tasks.core.retry import retry_condition
 from tasks.core.run_scope import current
 from tasks.outputs.checkers import check_output
 from tasks.platforms import get_platform
@@ -133,10 +132,6 @@ def _record(stage: str, label: str, inputs: dict[str, Any], result: RunResult) -
 @task(
     name="prediction",
     task_run_name="{label}",
-    retries=3,
-    retry_delay_seconds=[1, 4, 10],
-    retry_jitter_factor=0.5,
-    retry_condition_fn=retry_condition,
     cache_policy=KeyedBy(material=_cache_material),
     persist_result=True,
 )

@@ -73,3 +73,11 @@ def registry(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "registry"
     monkeypatch.setenv("COG_SAFE_PUSH_HOME", str(path))
     return path
+
+
+@pytest.fixture
+def outputs_in_tmp(tmp_path, monkeypatch) -> Path:
+    """Files a test makes in tmp_path count as the tool's own outputs: output files are only
+    read inside the tool's home (tasks.outputs.files.trusted_roots)."""
+    monkeypatch.setenv("COG_SAFE_PUSH_HOME", str(tmp_path))
+    return tmp_path

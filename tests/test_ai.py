@@ -15,6 +15,8 @@ from tasks.core.retry import is_transient
 from tests.fakes.anthropic_server import FakeAnthropic, env_for
 from tests.test_files import data_uri, gradient, make_image, serve_directory
 
+pytestmark = pytest.mark.usefixtures("outputs_in_tmp")
+
 
 @pytest.fixture
 def fake(fake_anthropic: FakeAnthropic) -> FakeAnthropic:

@@ -23,6 +23,8 @@ from tasks.outputs.compare import (
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.test_files import data_uri, gradient, make_image, make_wav, serve_directory, tone
 
+pytestmark = pytest.mark.usefixtures("outputs_in_tmp")
+
 YES = json.dumps({"verdict": "yes", "reason": "equivalent"})
 NO = json.dumps({"verdict": "no", "reason": "the new one is gibberish"})
 HAS_FFMPEG = shutil.which("ffmpeg") is not None and shutil.which("ffprobe") is not None
@@ -212,18 +214,35 @@ def test_jpeg_extension_spellings_are_the_same_format(tmp_path: Path) -> None:
     assert compare_outputs(str(old), str(new), deterministic=True).verdict == "match"
 
 
-def test_webp_data_uri_and_http_images(tmp_path: Path) -> None:
+def test_webp_data_uri_against_a_local_output_file(tmp_path: Path) -> None:
     old = make_image(tmp_path / "old.webp", gradient(64, 48), quality=90)
+    new = make_image(tmp_path / "new.webp", gradient(64, 48), quality=90)
+    result = compare_outputs(
+        {"img": data_uri(old, "image/webp")}, {"img": new.as_uri()}, deterministic=True
+    )
+    assert result.verdict == "match", result.messages
+
+
+def test_outputs_are_data_urls_and_foreign_paths_are_never_fetched_or_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The platform has already turned every real output file into a local copy in the
+    tool's home; an http URL or a path elsewhere in an output is text the model returned."""
     served = tmp_path / "served"
     served.mkdir()
     make_image(served / "new.webp", gradient(64, 48), quality=90)
-    with serve_directory(served) as base:
-        result = compare_outputs(
-            {"img": data_uri(old, "image/webp")},
-            {"img": f"{base}/new.webp"},
-            deterministic=True,
-        )
-    assert result.verdict == "match", result.messages
+    secret = tmp_path / "elsewhere" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("do not read")
+    monkeypatch.setenv("COG_SAFE_PUSH_HOME", str(tmp_path / "home"))
+    requests: list[str] = []
+    with serve_directory(served, log=requests) as base:
+        url = compare_outputs("text", f"{base}/new.webp", deterministic=True)
+        path = compare_outputs("a", str(secret), deterministic=True)
+        file_url = compare_outputs("a", secret.as_uri(), deterministic=True)
+    assert requests == []
+    assert url.verdict == path.verdict == file_url.verdict == "mismatch"
+    assert "do not read" not in " ".join(path.messages + file_url.messages)
 
 
 def test_flat_image_where_there_was_a_picture_fails(tmp_path: Path) -> None:

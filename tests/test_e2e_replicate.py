@@ -255,3 +255,15 @@ def test_push_official_model_pushes_there_and_nothing_else(fake, model_dir, exis
     assert fake.latest_version_id("acme/hello-official") == report["version"]
     assert TEST_MODEL not in fake.models and fake.latest_version_id(MODEL) is None
     assert not fake.runs
+
+
+def test_lost_answers_to_creates_never_start_a_second_prediction(fake, model_dir):
+    """The server made the prediction but its answer was lost on the way back: the run finds
+    and adopts it. Every prediction on the fake is one the report knows, and none twice."""
+    fake.fail_next("POST", "/v1/predictions", "lose", "lose", "lose")
+    code, report = run(model_dir, "--no-push")
+    assert code == 0, report
+    assert fake.faults_injected["lose"] == 3
+    ids = [p["id"] for s in report["stages"] for p in s["predictions"] if p["id"]]
+    assert len(ids) == len(set(ids))
+    assert sorted(ids) == sorted(r.id for r in fake.runs.values())

@@ -216,3 +216,42 @@ def test_private_push_endpoint_registers_a_version(fake):
         version_id = json.loads(response.read())["id"]
     assert len(version_id) == 64 and fake.latest_version_id("acme/pushed") == version_id
     assert seen == [("acme/pushed", version_id, "/x")]
+
+
+def test_runs_are_listed_newest_first_with_the_real_client(fake, client):
+    fake.add_model("acme/hello")
+    vid = fake.add_version("acme/hello", SCHEMA)
+    fake.list_page_size = 2
+    made = [client.predictions.create(version=vid, input={"text": str(i)}) for i in range(3)]
+    page = client.predictions.list()
+    assert [p.id for p in page.results] == [made[2].id, made[1].id]
+    assert page.results[0].input == {"text": "2"} and page.results[0].version == vid
+    rest = client.predictions.list(page.next)
+    assert [p.id for p in rest.results] == [made[0].id] and rest.next is None
+
+    fake.add_model("acme/dest")
+    training = client.trainings.create(
+        model="acme/hello", version=vid, input={"n": 1}, destination="acme/dest"
+    )
+    listed = client.trainings.list()
+    assert [t.id for t in listed.results] == [training.id]
+    assert listed.results[0].destination == "acme/dest"
+
+
+def test_a_lost_answer_still_makes_the_run_and_scripted_faults_come_in_order(fake):
+    fake.add_model("acme/hello")
+    vid = fake.add_version("acme/hello", SCHEMA)
+    fake.fail_next("POST", "/v1/predictions", "lose", "429")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    body = {"version": vid, "input": {"text": "x"}}
+    with httpx.Client(base_url=fake.url, headers=headers) as http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            http.post("/v1/predictions", json=body)
+        assert len(fake.predictions_of(vid)) == 1  # processed, though nobody heard back
+        refused = http.post("/v1/predictions", json=body)
+        assert refused.status_code == 429 and len(fake.predictions_of(vid)) == 1
+        assert http.post("/v1/predictions", json=body).status_code == 201
+    assert len(fake.predictions_of(vid)) == 2
+    assert fake.faults_injected == {"lose": 1, "429": 1}
+    with pytest.raises(ValueError):
+        fake.fail_next("GET", "/v1/account", "teapot")

@@ -22,6 +22,8 @@ from PIL import Image
 from tasks.outputs import files
 from tasks.outputs.files import FileRefError
 
+pytestmark = pytest.mark.usefixtures("outputs_in_tmp")
+
 # --- shared helpers --------------------------------------------------------------------
 
 
@@ -68,12 +70,14 @@ def make_wav(
 
 
 @contextlib.contextmanager
-def serve_directory(directory: Path) -> Iterator[str]:
-    """A real HTTP server on 127.0.0.1 serving `directory`; yields its base URL."""
+def serve_directory(directory: Path, log: list[str] | None = None) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 serving `directory`; yields its base URL. Paths
+    requested are appended to `log` when given."""
 
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            return
+            if log is not None:
+                log.append(self.path)
 
     handler = functools.partial(Quiet, directory=str(directory))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -135,8 +139,20 @@ def test_is_file_output_accepts_existing_absolute_paths_only(tmp_path: Path) -> 
     real = make_image(tmp_path / "a.png", gradient())
     assert files.is_file_output(str(real))
     assert files.is_file_output(real)
+    assert files.is_file_output(real.as_uri())
     assert not files.is_file_output(str(tmp_path / "missing.png"))
     assert not files.is_file_output("a.png")  # relative text is text, not a file
+    assert not files.is_file_output("https://example.com/a.png")  # text a model returned
+
+
+def test_files_outside_the_tools_home_are_not_outputs(tmp_path: Path, monkeypatch) -> None:
+    outside = make_image(tmp_path / "outside.png", gradient())
+    monkeypatch.setenv("COG_SAFE_PUSH_HOME", str(tmp_path / "home"))
+    assert not files.is_file_output(str(outside))
+    assert not files.is_file_output(outside.as_uri())
+    with pytest.raises(FileRefError, match="outside the tool's outputs"):
+        files.resolve(str(outside))
+    assert files.resolve(str(outside), trusted=True) == outside  # the user's own file
 
 
 def test_resolve_plain_path_and_file_url(tmp_path: Path) -> None:

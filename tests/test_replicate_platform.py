@@ -8,27 +8,35 @@ import pickle
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
+import httpx
 import pytest
 from PIL import Image
 
 from tasks.core.errors import PlatformError, TransientError, UsageError
 from tasks.core.platform_data import DeploymentSpec, PlatformSpec, PushOptions
 from tasks.core.retry import is_transient
-from tasks.platforms.replicate.platform import (
+from tasks.platforms.replicate import ReplicatePlatform
+from tasks.platforms.replicate.adoption import SKEW, fingerprint, matches
+from tasks.platforms.replicate.calls import ATTEMPTS, backoff, may_retry
+from tasks.platforms.replicate.errors import (
     ReplicateAPIError,
-    ReplicatePlatform,
-    backoff,
-    cancel_after,
-    collect_file_urls,
     error_for,
+    map_exception,
+    parse_retry_after,
+)
+from tasks.platforms.replicate.localize import source_of
+from tasks.platforms.replicate.output_schema import (
+    collect_file_urls,
+    file_name_for,
     join_stream,
-    poll_delays,
-    prefer_wait,
+    replace_urls,
 )
 from tasks.platforms.replicate.rate_limit import RateLimiter
+from tasks.platforms.replicate.timing import cancel_after, poll_delays, prefer_wait
 from tests.fakes.replicate_server import FakeFile, FakeReplicate
 
 CANARY = "r8_CANARY_" + uuid.uuid4().hex
@@ -150,6 +158,14 @@ def test_stream_join_and_file_detection_follow_the_schema():
     ]
     assert collect_file_urls("https://example.com", {"type": "string"}) == []
     assert collect_file_urls({"x": "https://h/f.wav"}, None) == ["https://h/f.wav"]
+    assert collect_file_urls(["file:///etc/passwd", "/etc/passwd"], files) == []
+    assert file_name_for("https://h/a%20b/out%2F..%2Fx.png?sig=1", 0) == "x.png"
+    assert file_name_for("https://h/", 3) == "output-3"
+    assert file_name_for("data:image/png;base64,AAAA", 1) == "output-1.png"
+    assert replace_urls({"a": ["u", 1], "b": "v"}, {"u": "file:///x"}) == {
+        "a": ["file:///x", 1],
+        "b": "v",
+    }
 
 
 # ---- credentials and models ---------------------------------------------------------------
@@ -370,13 +386,16 @@ def test_twenty_percent_transient_faults_still_reach_the_right_verdicts(fake, pl
     assert sum(fake.faults_injected.values()) >= 5
 
 
-def test_creates_raise_transient_errors_for_the_caller_to_retry(fake, platform, model):
+def test_a_create_whose_fate_is_unknown_is_never_sent_again_blindly(fake, platform, model):
+    """503 everywhere: the create may have started a run and the lookup cannot tell, so the
+    platform gives up (a TransientError) rather than risk paying for a second run."""
     platform.get_version("acme/hello", model)
     fake.faults(1.0, kinds=("503",), retry_after=0)
     with pytest.raises(TransientError) as info:
         platform.predict("acme/hello", model, {"text": "x"}, timeout=10)
     assert is_transient(info.value)
-    assert fake.count("POST", "/v1/predictions") == 1  # not retried behind the caller's back
+    assert fake.count("POST", "/v1/predictions") == 1
+    assert fake.count("GET", "/v1/predictions") == ATTEMPTS  # the lookup, retried as a read
     assert CANARY not in str(info.value)
 
 
@@ -475,6 +494,8 @@ def test_training_into_a_destination_created_on_demand(fake, platform):
     assert result.output["version"] == f"acme/trainable-dest:{new_version}"
     assert Path(urlparse(result.output["weights"]).path).read_bytes() == b"wwwww"
     assert result.url == f"https://replicate.com/p/{result.id}"
+    creates = [r for r in fake.requests if r["method"] == "POST" and "trainings" in r["pattern"]]
+    assert [r["cancel_after"] for r in creates] == ["20s"]
 
     def broken(inputs):
         raise ValueError("steps must be positive")
@@ -566,3 +587,204 @@ def test_canary_token_never_leaks_into_results_or_errors(fake, platform, model):
         assert CANARY not in str(exc) and CANARY not in repr(exc)
         assert exc.__cause__ is None
         assert CANARY.encode() not in pickle.dumps(exc)
+
+
+# ---- one retry layer, and creates that are never paid for twice -----------------------------
+
+
+def test_retry_policy_helpers():
+    assert parse_retry_after("3") == 3.0 and parse_retry_after("") is None
+    assert parse_retry_after("600") == 60.0  # capped
+    assert parse_retry_after("not a date") is None
+    unsent = map_exception(httpx.ConnectError("refused"), "POST /v1/predictions")
+    lost = map_exception(httpx.ReadTimeout("slow"), "POST /v1/predictions")
+    dropped = map_exception(httpx.RemoteProtocolError("gone"), "POST /v1/predictions")
+    refused = error_for(429, "Too Many Requests", None, "POST /v1/predictions", 1.0)
+    busy = error_for(503, "Service Unavailable", None, "POST /v1/predictions")
+    for error in (unsent, lost, dropped, refused, busy):
+        assert isinstance(error, TransientError) and is_transient(error)
+        assert may_retry(error, "idempotent")
+    assert may_retry(unsent, "create") and may_retry(refused, "create")
+    assert not any(may_retry(e, "create") for e in (lost, dropped, busy))
+    assert not may_retry(error_for(404, None, None, "GET /x"), "idempotent")
+    assert map_exception(ValueError("a bug"), "GET /x") is None
+    assert pickle.loads(pickle.dumps(unsent)).unsent is True
+
+
+def test_adoption_matches_only_an_unknown_run_of_the_same_request():
+    sent = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
+    run = {
+        "id": "abc",
+        "version": "v1",
+        "input": {"text": "x", "n": [1, 2]},
+        "created_at": "2025-01-01T12:00:01.5Z",
+    }
+    same = {"version": "v1", "inputs": {"n": (1, 2), "text": "x"}, "since": sent - SKEW}
+    assert matches(run, **same)
+    assert not matches(run, **same, known={"abc"})
+    assert not matches({**run, "version": "v2"}, **same)
+    assert not matches({**run, "input": {"text": "y", "n": [1, 2]}}, **same)
+    assert not matches({**run, "created_at": "2025-01-01T11:59:00Z"}, **same)
+    assert matches({**run, "created_at": "2025-01-01T11:59:45Z"}, **same)  # within the skew
+    assert not matches({**run, "created_at": None}, **same)
+    assert matches({**run, "destination": "acme/d"}, **same, destination="acme/d")
+    assert not matches({**run, "destination": "acme/e"}, **same, destination="acme/d")
+    assert fingerprint("predictions", "v1", {"a": 1, "b": 2}) == fingerprint(
+        "predictions", "v1", {"b": 2, "a": 1}
+    )
+
+
+@pytest.mark.parametrize("kind", ["503", "500", "drop"])
+def test_get_model_against_a_persistent_failure_makes_a_bounded_number_of_requests(
+    fake, platform, kind
+):
+    """One retry layer: no client transport retries under ours, no loop inside a loop.
+    (Before: 60 requests for one get_model against a persistent 503.)"""
+    fake.add_model("acme/hello")
+    fake.faults(1.0, kinds=(kind,), retry_after=0)
+    with pytest.raises(TransientError):
+        platform.get_model("acme/hello")
+    assert fake.count("GET", "/v1/models/{owner}/{name}") == ATTEMPTS
+
+
+def test_a_create_refused_with_429_is_retried_and_succeeds(fake, platform, model):
+    platform.get_version("acme/hello", model)
+    fake.reset_counts()
+    fake.retry_after = 0
+    fake.fail_next("POST", "/v1/predictions", "429", "429")
+    result = platform.predict("acme/hello", model, {"text": "again"}, timeout=10)
+    assert result.ok and result.output == "hello again"
+    assert fake.count("POST", "/v1/predictions") == 3
+    assert fake.count("GET", "/v1/predictions") == 0  # refused: nothing to look for
+    assert len(fake.predictions_of(model)) == 1
+
+
+def test_a_lost_answer_to_a_create_is_adopted_not_duplicated(fake, platform, model):
+    platform.get_version("acme/hello", model)
+    fake.reset_counts()
+    fake.fail_next("POST", "/v1/predictions", "lose")  # created, then the answer is lost
+    result = platform.predict("acme/hello", model, {"text": "once"}, timeout=10)
+    assert result.ok and result.output == "hello once"
+    runs = fake.predictions_of(model)
+    assert [r.id for r in runs] == [result.id]  # exactly one prediction, and it is ours
+    assert fake.count("POST", "/v1/predictions") == 1
+    assert fake.count("GET", "/v1/predictions") == 1
+    # Cancel-After went with the create only, not with the lookup
+    assert [(r["method"], r["cancel_after"]) for r in fake.requests] == [
+        ("POST", "10s"),
+        ("GET", None),
+    ]
+
+
+@pytest.mark.parametrize("kind", ["500", "drop"])
+def test_a_create_that_failed_before_starting_anything_is_sent_again(fake, platform, model, kind):
+    platform.get_version("acme/hello", model)
+    fake.reset_counts()
+    fake.fail_next("POST", "/v1/predictions", kind)  # refused before it was processed
+    result = platform.predict("acme/hello", model, {"text": "two"}, timeout=10)
+    assert result.ok and result.output == "hello two"
+    assert len(fake.predictions_of(model)) == 1
+    assert fake.count("POST", "/v1/predictions") == 2
+    assert fake.count("GET", "/v1/predictions") == 1  # looked first, found nothing
+
+
+def test_an_adopted_run_still_running_is_canceled_by_cancel_all(fake, platform, model):
+    fake.set_behaviour(model, lambda inputs: "never", latency=60)
+    fake.max_wait = 0.1
+    fake.fail_next("POST", "/v1/predictions", "lose")
+    results = []
+    worker = threading.Thread(
+        target=lambda: results.append(platform.predict("acme/hello", model, {}, timeout=120))
+    )
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not platform.inflight() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    runs = fake.predictions_of(model)
+    assert len(runs) == 1 and platform.inflight() == [runs[0].id]
+    platform.cancel_all()
+    worker.join(timeout=15)
+    assert results and results[0].status == "canceled" and results[0].id == runs[0].id
+    assert fake.runs[runs[0].id].status == "canceled"
+    assert len(fake.predictions_of(model)) == 1
+
+
+def test_twin_creates_each_keep_their_own_run(fake, platform, model):
+    """Two identical creates at once, one answer lost: the lost one waits for its twin's answer
+    before looking, so each ends with its own run and no run is adopted twice."""
+    fake.set_behaviour(model, lambda inputs: "hello", latency=0.5)
+    platform.get_version("acme/hello", model)
+    fake.fail_next("POST", "/v1/predictions", "lose")
+    results: list = []
+    threads = [
+        threading.Thread(
+            target=lambda: results.append(
+                platform.predict("acme/hello", model, {"text": "twin"}, timeout=10)
+            )
+        )
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert all(r.ok for r in results) and len(results) == 2
+    assert {r.id for r in results} == {r.id for r in fake.predictions_of(model)}
+    assert len(fake.predictions_of(model)) == 2
+
+
+def test_a_lost_training_create_is_adopted(fake, platform):
+    fake.add_model("acme/trainable")
+    version_id = fake.add_version("acme/trainable", document(train_output={"type": "string"}))
+    fake.set_training_behaviour(version_id, lambda inputs: "trained")
+    fake.add_model("acme/dest")
+    fake.fail_next("POST", "/v1/models/{owner}/{name}/versions/{id}/trainings", "lose")
+    result = platform.train("acme/trainable", version_id, "acme/dest", {"steps": 1}, timeout=10)
+    assert result.ok, result.error
+    trainings = fake.runs_of("training")
+    assert [t.id for t in trainings] == [result.id]
+    assert fake.count("GET", "/v1/trainings") == 1
+
+
+# ---- outputs are data ---------------------------------------------------------------------
+
+
+def test_output_sources_that_may_be_fetched():
+    api = "http://127.0.0.1:8000"
+    assert source_of("https://replicate.delivery/x.png", api) == "https"
+    assert source_of("http://127.0.0.1:8000/files/a.png", api) == "api"
+    assert source_of("data:text/plain;base64,aGk=", api) == "data"
+    for untrusted in (
+        "http://127.0.0.1:8001/files/a.png",  # another port is another host
+        "http://replicate.delivery/x.png",
+        "file:///etc/passwd",
+        "/etc/passwd",
+        "https:///no-host",
+    ):
+        assert source_of(untrusted, api) is None, untrusted
+    assert source_of("http://api.replicate.com/x", "https://api.replicate.com") is None
+
+
+def test_outputs_naming_foreign_hosts_or_local_files_are_not_fetched(fake, platform, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the model's eyes")
+    files = {"type": "array", "items": {"type": "string", "format": "uri"}}
+    fake.add_model("acme/sly")
+    version_id = fake.add_version("acme/sly", document(output=files))
+    with FakeReplicate(token="r8_other") as foreign:
+        foreign.files["x/a.png"] = FakeFile("a.png", png_bytes())
+        remote = [
+            f"{foreign.url}/files/x/a.png",
+            secret.as_uri(),
+            str(secret),
+            "data:text/plain;base64,aGk=",
+        ]
+        fake.set_behaviour(version_id, lambda inputs: list(remote))
+        result = platform.predict("acme/sly", version_id, {"text": "x"}, timeout=10)
+        assert foreign.count("GET", "/files/{key}") == 0
+    assert result.ok and result.remote_output == remote
+    assert result.output[:3] == remote[:3]  # left as plain strings
+    local = Path(urlparse(result.output[3]).path)
+    assert local.read_bytes() == b"hi"
+    copies = [p for p in (tmp_path / "outputs").rglob("*") if p.is_file()]
+    assert copies == [local]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from prefect.states import Completed, Failed
 
 from tasks.core.errors import CheckFailed, TransientError, UsageError
-from tasks.core.retry import is_transient, retry_condition
+from tasks.core.retry import is_transient
 
 
 class _HTTPError(Exception):
@@ -42,9 +41,3 @@ def test_connection_trouble_is_retried(exc):
 @pytest.mark.parametrize("exc", [CheckFailed("outputs differ"), UsageError("bad"), ValueError("x")])
 def test_results_and_bugs_are_not_retried(exc):
     assert not is_transient(exc)
-
-
-def test_retry_condition_reads_the_failed_state():
-    assert retry_condition(None, None, Failed(data=TransientError("503")))
-    assert not retry_condition(None, None, Failed(data=CheckFailed("model broke")))
-    assert not retry_condition(None, None, Completed(data=1))

@@ -21,7 +21,7 @@ from tasks.core.platform_data import PlatformSpec, PushOptions
 from tasks.platforms.local.platform import LocalPlatform
 from tests.e2e import ROOT, run
 
-COUNTING = '''
+COUNTING = """
 import os
 import time
 from cog import BasePredictor, Input
@@ -35,9 +35,9 @@ class Predictor(BasePredictor):
             raise RuntimeError(f"even {n}")
         time.sleep(1)
         return f"ok {n}"
-'''
+"""
 
-SLOW_SETUP = '''
+SLOW_SETUP = """
 import time
 from cog import BasePredictor, Input
 
@@ -48,9 +48,9 @@ class Predictor(BasePredictor):
 
     def predict(self, text: str = Input(description="Anything", default="x")) -> str:
         return text
-'''
+"""
 
-ENVIRONMENT = '''
+ENVIRONMENT = """
 import os
 from cog import BasePredictor, Input
 
@@ -58,7 +58,7 @@ from cog import BasePredictor, Input
 class Predictor(BasePredictor):
     def predict(self, prefix: str = Input(description="Only names starting so", default="")) -> str:
         return " ".join(sorted(name for name in os.environ if name.startswith(prefix)))
-'''
+"""
 
 
 def model(where: Path, source: str, config: str) -> Path:

@@ -1,12 +1,13 @@
-"""Which failures deserve another try. Used as Prefect's `retry_condition_fn`.
+"""Which HTTP answers are transient: the one list, for every place that retries.
 
-Only transient trouble is retried: HTTP 429 and 5xx, dropped connections, read timeouts,
-AI overload. A model that fails a check, a 4xx the caller caused, or bad input never is.
+Retries live where a call is made, one layer per kind of call: the Replicate platform retries
+its API calls (tasks.platforms.replicate.calls), the AI client its Messages calls, the
+downloader its fetches. Prefect task retries are not stacked on top: they would multiply the
+requests and re-run paid predictions. A model that fails a check, a 4xx the caller caused, or
+bad input is never retried anywhere.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from tasks.core.errors import TransientError
 
@@ -45,12 +46,3 @@ def is_transient(exc: BaseException) -> bool:
         "OverloadedError",
     }
     return bool(names & transient_names)
-
-
-def retry_condition(task: Any, task_run: Any, state: Any) -> bool:
-    """Prefect retry_condition_fn: retry only when the task failed transiently."""
-    try:
-        state.result()
-    except BaseException as exc:  # noqa: BLE001 - we classify, not swallow
-        return is_transient(exc)
-    return False

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from tasks.ai.client import DATA_NOTE, fenced
 from tasks.core.errors import SafePushError, UsageError
 from tasks.core.platform_data import RunResult
 from tasks.core.usage_checks import checker_of, compile_jq
@@ -96,7 +97,7 @@ def _match_url(expected_url: str, output: Any) -> CheckResult:
     if not is_file_output(output):
         return CheckResult(False, f"expected a file matching {expected_url}, got {_show(output)}")
     try:
-        resolve(expected_url)
+        resolve(expected_url, trusted=True)
     except SafePushError as exc:
         raise UsageError(f"match_url: cannot download the expected file: {exc}") from None
     comparison = compare_files(expected_url, output, deterministic=True, where="output")
@@ -204,9 +205,10 @@ def _match_prompt(expectation: str, output: Any, ai: AI | None) -> CheckResult:
     shown = _without_files(output, names)
     text = json.dumps(shown, ensure_ascii=False, indent=1) if not isinstance(shown, str) else shown
     prompt = (
-        "You are checking the output of a machine-learning model against an expectation.\n\n"
+        "You are checking the output of a machine-learning model against an expectation. "
+        f"{DATA_NOTE}\n\n"
         f"Expectation: {expectation}\n\n"
-        f"The model's output:\n<output>\n{text[:8000]}\n</output>\n"
+        f"The model's output:\n{fenced(text[:8000])}\n"
     )
     if lines:
         prompt += "\nFiles in the output:\n" + "\n".join(lines) + "\n"

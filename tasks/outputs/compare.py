@@ -173,14 +173,14 @@ class _Collector:
         self._heuristic_text(old, new, where)
 
     def _ai_text(self, old: str, new: str, where: str) -> None:
-        from tasks.ai.client import AIError
+        from tasks.ai.client import DATA_NOTE, AIError, fenced
 
         prompt = (
             "Two versions of the same machine-learning model were run on identical inputs "
             "without a fixed random seed, so their outputs may legitimately differ in wording "
-            "or detail.\n\n"
-            f"Output of the current version:\n<old>\n{old[:TEXT_EXCERPT]}\n</old>\n\n"
-            f"Output of the new version:\n<new>\n{new[:TEXT_EXCERPT]}\n</new>\n\n"
+            f"or detail. {DATA_NOTE}\n\n"
+            f"Output of the current version:\n{fenced(old[:TEXT_EXCERPT])}\n\n"
+            f"Output of the new version:\n{fenced(new[:TEXT_EXCERPT])}\n\n"
             "Is the new output an acceptable equivalent of the current one: the same kind of "
             "answer, the same language and format, of comparable quality, and not broken "
             "(empty, garbled, truncated, an error message)?"
@@ -210,9 +210,9 @@ class _Collector:
 
     # --- files -----------------------------------------------------------------------
 
-    def file(self, old_ref: Any, new_ref: Any, where: str) -> None:
+    def file(self, old_ref: Any, new_ref: Any, where: str, old_trusted: bool = False) -> None:
         try:
-            old_path = resolve(old_ref)
+            old_path = resolve(old_ref, trusted=old_trusted)
         except SafePushError as exc:
             self.unsure(where, f"the current version's output file cannot be opened: {exc}")
             return
@@ -425,9 +425,10 @@ def compare_outputs(old: Any, new: Any, *, deterministic: bool, ai: AI | None = 
 def compare_files(
     old_ref: Any, new_ref: Any, *, deterministic: bool, ai: AI | None = None, where: str = "output"
 ) -> Comparison:
-    """Compare two file references directly (used by the match_url checker)."""
+    """Compare a file the user named (`old_ref`: the match_url checker's expected file) with an
+    output file."""
     collector = _Collector(deterministic, ai)
-    collector.file(old_ref, new_ref, where)
+    collector.file(old_ref, new_ref, where, old_trusted=True)
     return collector.result()
 
 

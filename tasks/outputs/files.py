@@ -24,6 +24,7 @@ from typing import Any, Literal
 from tasks.core import data_uri
 from tasks.core.download import download
 from tasks.core.errors import SafePushError
+from tasks.core.home import tool_home
 
 MediaKind = Literal["image", "audio", "video", "text", "other"]
 
@@ -75,18 +76,41 @@ def is_file_ref(value: Any) -> bool:
     return data_uri.is_data_uri(value)
 
 
+def trusted_roots() -> list[Path]:
+    """Where output files legitimately live: the tool's home (the local registry's outputs,
+    the Replicate platform's downloads) and this process's decoding cache."""
+    return [tool_home(), cache_dir()]
+
+
+def is_trusted(path: Path) -> bool:
+    try:
+        resolved = path.resolve()
+    except OSError:
+        return False
+    return any(resolved == root or root in resolved.parents for root in trusted_roots())
+
+
 def is_file_output(value: Any) -> bool:
-    """A file reference, or an absolute path to an existing file (local platform outputs)."""
-    if is_file_ref(value):
+    """Whether an output value is a file the platform produced: a data: URI, or a file:// URL
+    or absolute path inside the trusted roots. Outputs are data, not instructions: an http URL
+    or a path elsewhere is text a model returned, never fetched or read."""
+    if data_uri.is_data_uri(value):
         return True
-    if isinstance(value, Path):
-        return value.is_file()
-    if isinstance(value, str) and len(value) < 4096 and os.path.isabs(value):
+    if isinstance(value, str) and value[:7].lower() == "file://":
         try:
-            return Path(value).is_file()
-        except OSError:
+            path = _file_url_path(value)
+        except FileRefError:
             return False
-    return False
+    elif isinstance(value, Path):
+        path = value
+    elif isinstance(value, str) and len(value) < 4096 and os.path.isabs(value):
+        path = Path(value)
+    else:
+        return False
+    try:
+        return path.is_file() and is_trusted(path)
+    except OSError:
+        return False
 
 
 def _mime_extension(mime: str) -> str:
@@ -257,8 +281,12 @@ def _download(url: str, timeout: float) -> Path:
         raise FileRefError(str(exc)) from None
 
 
-def resolve(ref: str | Path, *, timeout: float = 60.0) -> Path:
-    """A local path for any file reference; downloads and data: URIs land in a temp cache."""
+def resolve(ref: str | Path, *, timeout: float = 60.0, trusted: bool = False) -> Path:
+    """A local path for a file reference; downloads and data: URIs land in a temp cache.
+
+    A local path or file:// URL is read only inside the trusted roots, unless the caller
+    says the reference is its own (`trusted`: an expected file from the user's config).
+    """
     if isinstance(ref, Path):
         path = ref
     elif not isinstance(ref, str):
@@ -273,6 +301,8 @@ def resolve(ref: str | Path, *, timeout: float = 60.0) -> Path:
         path = Path(ref)
     if not path.is_file():
         raise FileRefError(f"output file does not exist: {path}")
+    if not trusted and not is_trusted(path):
+        raise FileRefError(f"not reading {path}: outside the tool's outputs")
     return path
 
 

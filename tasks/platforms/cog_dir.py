@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tasks.core.home import tool_home
+
 ALWAYS_SKIPPED = {".git", ".cog", "__pycache__"}
 
 
@@ -96,10 +98,13 @@ def snapshot_files(cog_dir: Path) -> list[str]:
         parse_dockerignore(ignore_file.read_text(encoding="utf-8")) if ignore_file.is_file() else []
     )
     found = []
+    home = tool_home()  # the tool's own files (registry, server) are never part of a model
     for root, dirs, files in os.walk(cog_dir, followlinks=False):
         rel_root = Path(root).relative_to(cog_dir).as_posix()
         rel_root = "" if rel_root == "." else rel_root + "/"
-        dirs[:] = sorted(d for d in dirs if d not in ALWAYS_SKIPPED)
+        dirs[:] = sorted(
+            d for d in dirs if d not in ALWAYS_SKIPPED and (Path(root) / d).resolve() != home
+        )
         for name in files:
             rel = rel_root + name
             full = Path(root) / name

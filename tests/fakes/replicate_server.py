@@ -5,9 +5,9 @@ What it serves (all under /v1, Bearer token checked, RFC 7807 error bodies):
   GET  /models, POST /models, GET /models/{o}/{n}
   GET  /models/{o}/{n}/versions (paginated {next, previous, results}), GET .../versions/{id}
   POST /predictions {version, input}, POST /models/{o}/{n}/predictions {input}
-  GET  /predictions/{id}, POST /predictions/{id}/cancel
+  GET  /predictions (newest first, paginated), GET /predictions/{id}, POST .../cancel
   POST /models/{o}/{n}/versions/{id}/trainings {destination, input}
-  GET  /trainings/{id}, POST /trainings/{id}/cancel
+  GET  /trainings (newest first, paginated), GET /trainings/{id}, POST .../cancel
   GET/PATCH /deployments/{o}/{n}, POST /deployments
 Predictions move starting -> processing -> succeeded/failed/canceled, driven by a
 "behaviour" (a callable input -> output, or raising) registered per version or per model.
@@ -16,8 +16,10 @@ Predictions move starting -> processing -> succeeded/failed/canceled, driven by 
 served from GET /files/{prediction id}/{name} without auth, like replicate.delivery.
 
 Switches for tests and benchmarks: `latency`, `faults(rate, kinds, seed)` (429 with
-Retry-After, 500, 503, dropped connection, applied before a request is processed),
-`counts` of requests by (method, path pattern), `requests` (a log without secrets).
+Retry-After, 500, 503, "drop": connection closed before the request is processed, "lose": the
+request is processed, then the connection is closed before the answer), `fail_next(method,
+pattern, *kinds)` (scripted faults for the next matching requests), `counts` of requests by
+(method, path pattern), `requests` (a log without secrets).
 The stand-in `cog` registers pushed versions through the private POST /_fake/push.
 """
 
@@ -40,7 +42,7 @@ from urllib.parse import parse_qs, quote, unquote, urlparse
 
 Behaviour = Callable[[dict[str, Any]], Any]
 TERMINAL = ("succeeded", "failed", "canceled")
-FAULT_KINDS = ("429", "500", "503", "drop")
+FAULT_KINDS = ("429", "500", "503", "drop", "lose")
 
 
 @dataclass
@@ -119,6 +121,7 @@ class FakeReplicate:
         self.username = username
         self.owners = {username}  # owners this token may create models for
         self.page_size = page_size
+        self.list_page_size = 100  # runs per page of GET /v1/predictions, as on Replicate
         self.latency = latency
         self.startup = startup
         self.max_wait = max_wait
@@ -140,6 +143,7 @@ class FakeReplicate:
         self.fault_paths = ("/v1/",)
         self.retry_after = 1
         self.faults_injected: Counter[str] = Counter()
+        self.scripted: dict[tuple[str, str], list[str]] = {}
         self._rng = random.Random(0)
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -266,6 +270,14 @@ class FakeReplicate:
             self.retry_after = retry_after
             self.fault_paths = paths
 
+    def fail_next(self, method: str, pattern: str, *kinds: str) -> None:
+        """Fail the next requests of (method, route pattern) with `kinds`, one each, in order."""
+        unknown = set(kinds) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}")
+        with self._lock:
+            self.scripted.setdefault((method, pattern), []).extend(kinds)
+
     def reset_counts(self) -> None:
         with self._lock:
             self.counts.clear()
@@ -283,6 +295,11 @@ class FakeReplicate:
         with self._lock:
             versions = self.versions.get(ref) or []
             return versions[0]["id"] if versions else None
+
+    def runs_of(self, kind: str) -> list[Run]:
+        """Runs of a kind ("prediction" | "training"), newest first."""
+        with self._lock:
+            return [r for r in reversed(self.runs.values()) if r.kind == kind]
 
     def predictions_of(self, version_id: str) -> list[Run]:
         with self._lock:
@@ -485,6 +502,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
             "/v1/models/{owner}/{name}/versions/{id}/trainings",
         ),
         ("POST", r"/v1/predictions", "/v1/predictions"),
+        ("GET", r"/v1/predictions", "/v1/predictions"),
+        ("GET", r"/v1/trainings", "/v1/trainings"),
         ("GET", r"/v1/predictions/(?P<id>[^/]+)", "/v1/predictions/{id}"),
         ("POST", r"/v1/predictions/(?P<id>[^/]+)/cancel", "/v1/predictions/{id}/cancel"),
         ("GET", r"/v1/trainings/(?P<id>[^/]+)", "/v1/trainings/{id}"),
@@ -552,18 +571,28 @@ class _Handler(BaseHTTPRequestHandler):
                 return name, match.groupdict()
         return None
 
-    def _maybe_fault(self, path: str) -> bool:
+    def _pick_fault(self, method: str, pattern: str, path: str) -> str | None:
+        """The fault for this request, if any: a scripted one first, else a random one."""
         fake = self.fake
-        if not fake.fault_rate or not path.startswith(fake.fault_paths):
-            return False
         with fake._lock:
-            if fake._rng.random() >= fake.fault_rate:
-                return False
-            kind = fake._rng.choice(fake.fault_kinds)
+            queue = fake.scripted.get((method, pattern))
+            if queue:
+                kind = queue.pop(0)
+            elif fake.fault_rate and path.startswith(fake.fault_paths):
+                if fake._rng.random() >= fake.fault_rate:
+                    return None
+                kind = fake._rng.choice(fake.fault_kinds)
+            else:
+                return None
             fake.faults_injected[kind] += 1
+        return kind
+
+    def _fault(self, kind: str) -> None:
+        """Answer with the fault instead of processing the request ("lose" is not here)."""
+        fake = self.fake
         if kind == "drop":
             self.close_connection = True
-            return True
+            return
         status = int(kind)
         title = {429: "Too Many Requests", 500: "Internal Server Error"}.get(
             status, "Service Unavailable"
@@ -571,7 +600,6 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Retry-After": str(fake.retry_after)} if status in (429, 503) else {}
         code, body = _error(status, title, "transient fault injected by the fake")
         self._send(code, body, headers)
-        return True
 
     def _dispatch(self, method: str) -> None:
         fake = self.fake
@@ -597,7 +625,9 @@ class _Handler(BaseHTTPRequestHandler):
         except (ValueError, UnicodeDecodeError):
             self._send(*_error(400, "Bad Request", "request body is not valid JSON"))
             return
-        if self._maybe_fault(path):
+        fault = self._pick_fault(method, pattern, path)
+        if fault is not None and fault != "lose":
+            self._fault(fault)
             return
         if routed is None:
             self._send(*_error(404, "Not found", f"no route for {method} {path}"))
@@ -616,6 +646,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
         handler = getattr(self, "_h_" + re.sub(r"\W+", "_", f"{method}{name}").strip("_"))
         result = handler(params, body, query)
+        if fault == "lose":  # processed, and then the answer is lost
+            self.close_connection = True
+            return
         if result is not None:
             self._send(*result)
 
@@ -761,6 +794,23 @@ class _Handler(BaseHTTPRequestHandler):
                 404, "Not found", f"The destination model {dest} does not exist; create it first"
             )
         return self._create("training", ref, p["v"], b, dest=dest)
+
+    def _list_runs(self, kind: str, q: dict) -> tuple:
+        fake = self.fake
+        runs = fake.runs_of(kind)
+        start = int(q.get("cursor") or 0)
+        size = fake.list_page_size
+        page = [fake.run_json(r) for r in runs[start : start + size]]
+        base = f"{fake.url}/v1/{kind}s"
+        nxt = f"{base}?cursor={start + size}" if start + size < len(runs) else None
+        prev = f"{base}?cursor={max(0, start - size)}" if start else None
+        return 200, {"next": nxt, "previous": prev, "results": page}
+
+    def _h_GET_v1_predictions(self, p: dict, b: Any, q: dict) -> tuple:
+        return self._list_runs("prediction", q)
+
+    def _h_GET_v1_trainings(self, p: dict, b: Any, q: dict) -> tuple:
+        return self._list_runs("training", q)
 
     def _get_run(self, kind: str, run_id: str) -> Run | None:
         run = self.fake.runs.get(run_id)

@@ -1,0 +1,173 @@
+"""What is pushed is exactly what was tested, by one run at a time, against a fresh baseline.
+
+End to end on the local platform with real Cog models. The models here reach outside their
+sandbox on purpose (through COG_TEST_* variables, which the allowlist passes) to play the
+careless or hostile world: a developer editing the directory mid-run, someone pushing to the
+live model while the run is checking it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tasks.core.openapi import input_properties
+from tasks.platforms.local.registry import LocalRegistry
+from tasks.schema.diff import breaking, diff_schemas
+from tests.e2e import ROOT, copy_example, run, stage, versions
+
+pytestmark = pytest.mark.usefixtures("registry")
+EXAMPLE_MODEL = "examples/hello"
+
+EDITS_ITSELF = """
+import os
+from pathlib import Path
+from cog import BasePredictor, Input
+
+
+class Predictor(BasePredictor):
+    def predict(self, name: str = Input(description="Who to greet", default="world")) -> str:
+        (Path(os.environ["COG_TEST_SOURCE"]) / "notes.txt").write_text("edited after the push")
+        return f"Hello, {name}!"
+"""
+
+PUSHES_TO_LIVE = """
+import os
+import sys
+from cog import BasePredictor, Input
+
+
+class Predictor(BasePredictor):
+    def predict(self, name: str = Input(description="Who to greet", default="world")) -> str:
+        sys.path.insert(0, os.environ["COG_TEST_REPO"])
+        from tasks.core.platform_data import PlatformSpec, PushOptions
+        from tasks.platforms.local.platform import LocalPlatform
+
+        live = LocalPlatform(PlatformSpec(kind="local", registry=os.environ["COG_TEST_REGISTRY"]))
+        if len(live.list_versions("acme/raced")) < 2:  # once: the "someone else" push
+            live.push("acme/raced", os.environ["COG_TEST_OTHER"], PushOptions())
+        live.close()
+        return f"Hello, {name}!"
+"""
+
+PLAIN = """
+from cog import BasePredictor, Input
+
+
+class Predictor(BasePredictor):
+    def predict(self, name: str = Input(description="Who to greet", default="world")) -> str:
+        return f"Hello, {name}!"
+"""
+
+WITH_EXTRA_INPUT = """
+from cog import BasePredictor, Input
+
+
+class Predictor(BasePredictor):
+    def predict(
+        self,
+        name: str = Input(description="Who to greet", default="world"),
+        title: str = Input(description="A title to use"),
+    ) -> str:
+        return f"Hello, {title} {name}!"
+"""
+
+
+def model(where: Path, name: str, source: str, config: str = "") -> Path:
+    folder = where / name.replace("/", "-")
+    folder.mkdir(parents=True)
+    (folder / "cog.yaml").write_text('predict: "predict.py:Predictor"\n')
+    (folder / "predict.py").write_text(source)
+    (folder / "cog-safe-push.yaml").write_text(
+        f"model: {name}\npredict:\n  test_cases:\n    - inputs: {{name: Ada}}\n{config}"
+    )
+    return folder
+
+
+def test_an_edit_after_the_test_push_is_never_pushed(tmp_path, monkeypatch):
+    folder = model(tmp_path, "acme/edited", EDITS_ITSELF)
+    monkeypatch.setenv("COG_TEST_SOURCE", str(folder))
+    code, report = run(folder, "--fuzz-iterations", "0")
+    assert code == 1, report
+    push = stage(report, "push")
+    assert push["status"] == "failed"
+    assert "the Cog directory changed since it was tested" in push["error"]
+    assert (folder / "notes.txt").is_file()  # the edit did happen
+    assert versions("acme/edited") == []
+    assert report["pushed"] is False
+
+
+def test_the_local_platform_pushes_the_tested_snapshot_itself(tmp_path):
+    folder = model(tmp_path, "acme/promoted", PLAIN)
+    code, report = run(folder, "--fuzz-iterations", "0")
+    assert code == 0, report
+    (pushed,) = versions("acme/promoted")
+    assert pushed == report["version"] == versions("acme/promoted-test")[-1]
+    registry = LocalRegistry(os.environ["COG_SAFE_PUSH_HOME"])
+    record = registry.get_version("acme/promoted", pushed)
+    assert record["promoted_from"] == {"model": "acme/promoted-test", "version": pushed}
+
+
+def test_a_live_version_pushed_during_the_run_is_checked_again(tmp_path, monkeypatch):
+    """Someone pushes a version with a new required input while the run checks: the run's
+    code (without that input) would break its callers, so nothing is pushed."""
+    first = model(tmp_path, "acme/raced", PLAIN)
+    assert run(first, "--fuzz-iterations", "0")[0] == 0
+    other = model(tmp_path / "other", "acme/raced", WITH_EXTRA_INPUT)
+    ours = model(tmp_path / "ours", "acme/raced", PUSHES_TO_LIVE)
+    monkeypatch.setenv("COG_TEST_REPO", str(ROOT))
+    monkeypatch.setenv("COG_TEST_REGISTRY", os.environ["COG_SAFE_PUSH_HOME"])
+    monkeypatch.setenv("COG_TEST_OTHER", str(other))
+    before = versions("acme/raced")
+    code, report = run(ours, "--fuzz-iterations", "0", "--no-compare-outputs")
+    raced = versions("acme/raced")
+    assert len(raced) == len(before) + 1  # the outside push happened mid-run
+    assert code == 1, report
+    recheck = [s for s in report["stages"] if s["name"].startswith("schema compatibility (against")]
+    assert recheck and recheck[0]["status"] == "failed" and "title" in recheck[0]["error"]
+    assert versions("acme/raced") == raced  # and we pushed nothing on top
+
+
+def test_two_runs_at_once_never_leave_a_breaking_change_in_the_history(tmp_path):
+    """Run A adds an optional input, run B is the old code. Both start together; the model
+    lease makes one wait, and it is then checked against what the other pushed."""
+    base = copy_example("hello", tmp_path / "base")
+    assert run(base, "--fuzz-iterations", "0")[0] == 0
+    a = copy_example("hello", tmp_path / "a")
+    text = (a / "predict.py").read_text()
+    (a / "predict.py").write_text(
+        text.replace(
+            "    ) -> str:",
+            '        shout: bool = Input(description="Greet loudly", default=False),\n'
+            "    ) -> str:",
+        )
+    )
+    b = copy_example("hello", tmp_path / "b")
+    (b / "predict.py").write_text((b / "predict.py").read_text() + "\n# b\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = {
+        name: subprocess.Popen(
+            [
+                sys.executable, "-m", "flows.safe_push", "--platform", "local",
+                "--fuzz-iterations", "2", "--report-json", str(tmp_path / f"{name}.json"),
+            ],
+            cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for name, folder in (("a", a), ("b", b))
+    }  # fmt: skip
+    outputs = {name: proc.communicate(timeout=600)[0] for name, proc in procs.items()}
+    reports = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in procs}
+    waited = [n for n, r in reports.items() if any(s["name"] == "model lease" for s in r["stages"])]
+    assert waited, outputs  # one of them waited for the other's lease
+    registry = LocalRegistry(os.environ["COG_SAFE_PUSH_HOME"])
+    history = [registry.get_version(EXAMPLE_MODEL, v) for v in versions(EXAMPLE_MODEL)]
+    for old, new in zip(history, history[1:], strict=False):
+        assert breaking(diff_schemas(old["openapi_schema"], new["openapi_schema"])) == [], (
+            input_properties(old["openapi_schema"]).keys(),
+            input_properties(new["openapi_schema"]).keys(),
+        )
