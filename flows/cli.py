@@ -185,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="Fuzz inputs asked of the AI per request. Default: 10",
     )
     p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="Ignore every cache (code lint, test-model push, version schemas, seeded "
+        "predictions, fuzz inputs) and store fresh answers",
+    )
+    p.add_argument(
         "--refresh-fuzz",
         action="store_true",
         help="Generate new fuzz inputs instead of replaying cached ones",
@@ -283,6 +289,7 @@ def parse_args(argv: list[str], cwd: str | None = None) -> Request:
         seed=args.seed,
         fuzz_generator=args.fuzz_generator,
         fuzz_batch_size=args.fuzz_batch_size,
+        refresh=args.refresh,
         refresh_fuzz=args.refresh_fuzz,
         fail_fast=args.fail_fast,
         ai_model=args.ai_model,

@@ -115,6 +115,10 @@ class _Run:
     def name(self, stage: str) -> str:
         return self.prefix + stage
 
+    def fresh(self, task: Any) -> Any:
+        """`task`, or with --refresh a copy that ignores and replaces its cache."""
+        return refreshed(task, self.job)
+
     def started(self, stage: str, total: int | None = None) -> float:
         if total:
             self.totals[stage] = total
@@ -155,7 +159,7 @@ class _Run:
         stage: str,
         label: str,
     ) -> PrefectFuture:
-        return predict.submit(
+        return self.fresh(predict).submit(
             self.job.spec,
             ref,
             version,
@@ -167,6 +171,10 @@ class _Run:
             destination=self.destination,
             fail_fast=self.job.options.fail_fast,
         )
+
+
+def refreshed(task: Any, job: Job) -> Any:
+    return task.with_options(refresh_cache=True) if job.options.refresh else task
 
 
 def push_test_model(job: Job) -> tuple[StageResult, str | None, str | None]:
@@ -181,7 +189,9 @@ def push_test_model(job: Job) -> tuple[StageResult, str | None, str | None]:
     tested = digest(job.cog_dir)
     try:
         ensure_model(spec, ref, job.config.test_hardware)
-        state = push_test_version(spec, ref, job.cog_dir, options, tested, return_state=True)
+        state = refreshed(push_test_version, job)(
+            spec, ref, job.cog_dir, options, tested, return_state=True
+        )
         version = state.result()
         reused = state.name == "Cached"
         latest = latest_version(spec, ref)
@@ -359,13 +369,13 @@ def _submit_fuzz(run: _Run, test_version: str, new_doc: dict[str, Any]) -> _Pend
             batch_size=options.fuzz_batch_size,
             ai_model=options.ai_model,
         )
-        payloads = fuzz_task(options.refresh_fuzz)(request, stage_name=name)
+        payloads = fuzz_task(options.refresh_fuzz or options.refresh)(request, stage_name=name)
     except Exception as exc:  # noqa: BLE001 - generation trouble fails the stage, clearly
         failed = StageResult(name, "failed", f"could not generate fuzz inputs: {exc}")
         return _Pending(name, lambda: failed)
     run.logger.info("%s: %d inputs from the %s generator", name, len(payloads), generator)
     labels = [f"{run.prefix}fuzz {i}" for i in range(1, len(payloads) + 1)]
-    futures = predict.map(
+    futures = run.fresh(predict).map(
         unmapped(job.spec),
         unmapped(job.test_model),
         unmapped(test_version),
@@ -404,7 +414,7 @@ def _run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
     lint_name = run.name("code lint")
     lint = run.run_stage(
         lint_name,
-        lambda: code_lint(
+        lambda: run.fresh(code_lint)(
             str(cog.file_of(mode)), job.cog_dir, stage_name=lint_name, return_state=True
         ),
     )
@@ -416,7 +426,7 @@ def _run_checks(job: Job, mode: Mode, test_version: str | None) -> CheckOutcome:
         if not run.add(stage) or test_version is None:
             return run.outcome
     run.outcome.test_version = test_version
-    new_doc = version_schema(job.spec, job.test_model, test_version)
+    new_doc = run.fresh(version_schema)(job.spec, job.test_model, test_version)
     wrong_inputs = unknown_inputs(job, mode, new_doc)
     if wrong_inputs is not None:
         run.add(wrong_inputs)

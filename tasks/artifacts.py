@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from prefect.artifacts import (
-    create_image_artifact,
     create_link_artifact,
     create_markdown_artifact,
     create_progress_artifact,
@@ -14,9 +14,11 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
-from tasks.report.render import markdown_summary, prediction_rows
+from tasks.core.errors import SafePushError
+from tasks.outputs.files import is_file_output, media_kind, resolve
+from tasks.report.images import images_markdown, thumbnails
+from tasks.report.render import markdown_summary, md, prediction_rows
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif")
 MAX_LINKS = 20
 
 
@@ -25,13 +27,18 @@ def artifact_key(model: str, suffix: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", f"{model}-{suffix}".lower()).strip("-")
 
 
-def _http_urls(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value] if value.startswith(("http://", "https://")) else []
+def _image_files(value: Any) -> list[Path]:
+    """Local copies of the image files in an output (the platform downloaded them)."""
+    if is_file_output(value):
+        try:
+            path = resolve(value)
+        except SafePushError:
+            return []
+        return [path] if media_kind(path) == "image" else []
     if isinstance(value, list):
-        return [u for v in value for u in _http_urls(v)]
+        return [p for v in value for p in _image_files(v)]
     if isinstance(value, dict):
-        return [u for v in value.values() for u in _http_urls(v)]
+        return [p for v in value.values() for p in _image_files(v)]
     return []
 
 
@@ -71,9 +78,19 @@ def publish_report(report: dict[str, Any]) -> None:
                     description=p["message"] or None,
                 )
                 links += 1
-            for url in _http_urls(p.get("remote_output")):
-                if url.lower().split("?")[0].endswith(IMAGE_EXTENSIONS):
-                    create_image_artifact(url, description=f"{stage['name']} / {p['label']}")
+    images = [
+        (f"{stage['name']} / {p['label']}", path)
+        for stage in report["stages"]
+        for p in stage["predictions"]
+        for path in _image_files(p.get("output"))
+    ]
+    if images:
+        kept, more = thumbnails(images)
+        create_markdown_artifact(
+            images_markdown(kept, more, md),
+            key=artifact_key(model, "images"),
+            description="Image outputs, kept as thumbnails (output URLs expire)",
+        )
 
 
 class Progress:

@@ -85,7 +85,7 @@ def test_markdown_lists_stages_and_failures():
     text = markdown_summary(_report())
     assert "# cog-safe-push" in text and "failed" in text
     assert "| fuzz |" in text
-    assert "## Failures" in text and "[id-fuzz 2](https://r/p/2)" in text
+    assert "## Failures" in text and "[id-fuzz 2](<https://r/p/2>)" in text
     assert "AI: 2 calls" in text
     assert "AAAA" * 20 not in text  # data URIs are shortened
 
@@ -106,3 +106,53 @@ def test_junit_one_case_per_check_and_prediction():
     failed = [c for c in fuzz.iter("testcase") if c.find("failure") is not None]
     assert [c.get("name") for c in failed] == ["fuzz", "fuzz 2"]
     assert "boom" in failed[1].find("failure").get("message")
+
+
+def test_outputs_and_errors_cannot_change_the_report():
+    """Markdown or HTML in a model's output or error is shown as text, and long text is cut
+    with a visible ellipsis; the JSON report keeps it whole."""
+    hostile = "<img src=x onerror=alert(1)> **loud** | col [link](http://evil) " + "z" * 1000
+    fuzz = stage_from_records("fuzz", [_record("fuzz 1", "failed", hostile)], 1.0)
+    report = build_report(
+        status="failed",
+        pushed=False,
+        version=None,
+        stages=[fuzz],
+        model="acme/hello",
+        test_model="acme/hello-test",
+        platform="local",
+        error=hostile,
+    )
+    text = markdown_summary(report)
+    assert "<img" not in text and "&lt;img" in text
+    assert "**loud**" not in text and "\\*\\*loud\\*\\*" in text
+    assert "[link](http://evil)" not in text
+    assert "\\| col" in text and " | col" not in text  # a pipe is text, not a new column
+    assert "…" in text and "z" * 700 not in text
+    assert report["stages"][0]["predictions"][0]["message"] == hostile  # whole in the JSON
+    rows = prediction_rows(report)
+    assert "<img" not in rows[0]["message"] and rows[0]["message"].endswith("…")
+
+
+def test_image_outputs_are_kept_as_bounded_inline_thumbnails(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from tasks.report.images import MAX_BYTES, MAX_IMAGES, images_markdown, thumbnails
+    from tasks.report.render import md
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(MAX_IMAGES + 2):
+        path = tmp_path / f"out{i}.png"
+        Image.fromarray(rng.integers(0, 255, (900, 1200, 3), dtype=np.uint8)).save(path)
+        paths.append((f"fuzz {i}", path))
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    kept, more = thumbnails([("broken", tmp_path / "broken.png"), *paths])
+    assert len(kept) == MAX_IMAGES and more == 3
+    assert kept[0].data_uri is None and "not kept" in kept[0].note
+    for item in kept[1:]:
+        assert item.data_uri and item.data_uri.startswith("data:image/jpeg;base64,")
+        assert len(item.data_uri) * 3 / 4 <= MAX_BYTES * 1.01
+    text = images_markdown(kept, more, md)
+    assert text.count("![") == MAX_IMAGES - 1 and "3 more image(s) not kept" in text

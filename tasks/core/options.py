@@ -25,6 +25,11 @@ class RunOptions(BaseModel):
         None, description="Fuzz input generator; default ai when ANTHROPIC_API_KEY is set"
     )
     fuzz_batch_size: int = Field(10, ge=1, le=50, description="Payloads per AI request")
+    refresh: bool = Field(
+        False,
+        description="Ignore every cache (lint, test push, schemas, predictions, fuzz inputs) "
+        "and replace what it holds",
+    )
     refresh_fuzz: bool = Field(
         False, description="Generate new fuzz inputs instead of the cached ones"
     )

@@ -312,3 +312,19 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def content_keyed(value: Any) -> Any:
+    """`value` with every file reference replaced by its content's digest, for cache keys:
+    a file:// URL, path or http URL whose file changed is then a different key. The files
+    are the user's or generated inputs (trusted), fetched once per process."""
+    if isinstance(value, dict):
+        return {k: content_keyed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [content_keyed(v) for v in value]
+    if isinstance(value, str) and (
+        value[:8].lower().startswith(("http://", "https://", "file://"))
+        or (len(value) < 4096 and os.path.isabs(value) and Path(value).is_file())
+    ):
+        return {"file-sha256": sha256_file(resolve(value, trusted=True))}
+    return value

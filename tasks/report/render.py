@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -57,20 +58,32 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _cell(value: Any) -> str:
-    return _short(value).replace("|", "\\|").replace("\n", " ")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~])")  # < > & become HTML entities instead
+
+
+def escape_html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def md(value: Any, limit: int = 300) -> str:
+    """Model output or an error message as inert markdown text: one line, cut with a visible
+    "…", HTML and markdown syntax escaped, so what a model returns cannot change the report."""
+    text = " ".join(_short(value, limit).split())
+    return escape_html(_MARKDOWN.sub(r"\\\1", text))
 
 
 def markdown_summary(report: dict[str, Any]) -> str:
     icon = ICONS.get(report["status"], "")
+    pushed = f"yes, version {md(report['version'])}" if report["pushed"] else "no"
     lines = [
         f"# cog-safe-push {icon} {report['status']}",
         "",
-        f"- model: `{report['model']}` (tested on `{report['test_model']}`, platform {report['platform']})",
-        f"- pushed: {'yes, version `' + str(report['version']) + '`' if report['pushed'] else 'no'}",
+        f"- model: {md(report['model'])} (tested on {md(report['test_model'])}, "
+        f"platform {report['platform']})",
+        f"- pushed: {pushed}",
     ]
     if report.get("error"):
-        lines.append(f"- error: {report['error']}")
+        lines.append(f"- error: {md(report['error'], 600)}")
     usage = report.get("ai_usage") or {}
     if usage.get("calls"):
         lines.append(
@@ -81,8 +94,8 @@ def markdown_summary(report: dict[str, Any]) -> str:
     for stage in report["stages"]:
         detail = stage["error"] or "; ".join(stage.get("warnings") or []) or ""
         lines.append(
-            f"| {stage['name']} | {ICONS.get(stage['status'], '')} {stage['status']} | "
-            f"{stage['seconds']} | {len(stage['predictions'])} | {_cell(detail)} |"
+            f"| {md(stage['name'])} | {ICONS.get(stage['status'], '')} {stage['status']} | "
+            f"{stage['seconds']} | {len(stage['predictions'])} | {md(detail, 200)} |"
         )
     failures = [
         (stage["name"], p)
@@ -93,14 +106,16 @@ def markdown_summary(report: dict[str, Any]) -> str:
     if failures:
         lines += ["", "## Failures", ""]
         for name, p in failures:
-            ref = f"[{p['id'] or 'prediction'}]({p['url']})" if p.get("url") else (p["id"] or "-")
-            lines.append(f"- **{name} / {p['label']}** {ref}: {p['message']}")
-            lines.append(f"  - inputs: `{_short(p['inputs'], 300)}`")
+            ref = md(p["id"] or "-")
+            if (p.get("url") or "").startswith(("http://", "https://")):
+                ref = f"[{ref}](<{p['url']}>)"
+            lines.append(f"- **{md(name)} / {md(p['label'])}** {ref}: {md(p['message'])}")
+            lines.append(f"  - inputs: {md(p['inputs'], 300)}")
     return "\n".join(lines) + "\n"
 
 
 def prediction_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per prediction, for the table artifact."""
+    """One row per prediction, for the table artifact (values cut, HTML escaped)."""
     rows = []
     for stage in report["stages"]:
         for p in stage["predictions"]:
@@ -111,9 +126,9 @@ def prediction_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
                     "verdict": p["verdict"],
                     "status": p["status"],
                     "seconds": round(p["seconds"], 3),
-                    "inputs": _short(p["inputs"], 200),
-                    "output": _short(p.get("remote_output") or p.get("output"), 200),
-                    "message": _short(p["message"], 200),
+                    "inputs": escape_html(_short(p["inputs"], 200)),
+                    "output": escape_html(_short(p.get("remote_output") or p.get("output"), 200)),
+                    "message": escape_html(_short(p["message"], 200)),
                     "reference": p.get("url") or p.get("id") or "",
                 }
             )

@@ -683,14 +683,14 @@ class _Walker:
                     "input-renamed",
                     where,
                     f"{where}: {label} renamed to {_q(renamed_to[name])}; "
-                    f"requests that send {_q(name)} are rejected",
+                    f"callers that send {_q(name)} will break or have it ignored",
                     "shape",
                 )
             else:
                 self.add(
                     "input-removed",
                     where,
-                    f"{where}: {label} removed; requests that send it are rejected",
+                    f"{where}: {label} removed; callers that send it will break or have it ignored",
                     "shape",
                 )
         for name, new_prop in new_props.items():
