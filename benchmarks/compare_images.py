@@ -13,6 +13,7 @@ The seed tool's pure-Python pixel loop took about 1.4 s for one 1024x1024 pair.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -24,7 +25,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tasks.outputs.compare import compare_outputs, image_distance  # noqa: E402
+from tasks.outputs.compare import compare_outputs  # noqa: E402
+from tasks.outputs.media import image_distance  # noqa: E402
 
 SIZE = 2048
 
@@ -72,6 +74,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     print(f"two {SIZE}x{SIZE} RGB PNGs, deterministic comparison, best of 5")
     with tempfile.TemporaryDirectory() as tmp:
+        # Output files are only read inside the tool's home: make the scratch directory it.
+        os.environ["COG_SAFE_PUSH_HOME"] = tmp
         _bench(Path(tmp), "smooth", _smooth(rng))
         _bench(Path(tmp), "noise", _noise(rng))
 

@@ -11,15 +11,8 @@ import numpy as np
 import pytest
 
 from tasks.ai.client import AI
-from tasks.outputs.compare import (
-    IMAGE_DISTANCE_THRESHOLD,
-    compare_files,
-    compare_outputs,
-    dhash,
-    hamming,
-    image_distance,
-    read_wav,
-)
+from tasks.outputs.compare import IMAGE_DISTANCE_THRESHOLD, compare_files, compare_outputs
+from tasks.outputs.media import dhash, hamming, image_distance, read_wav
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.test_files import data_uri, gradient, make_image, make_wav, serve_directory, tone
 

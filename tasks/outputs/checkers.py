@@ -162,7 +162,7 @@ def describe_file(ref: Any) -> tuple[str, bool]:
         except (UnidentifiedImageError, OSError):
             return f"{line}, not decodable as an image", False
     if kind in ("audio", "video"):
-        from tasks.outputs.compare import probe, read_wav
+        from tasks.outputs.media import probe, read_wav
 
         wav = read_wav(path) if fmt == "wav" else None
         if wav is not None:

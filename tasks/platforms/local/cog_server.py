@@ -190,6 +190,25 @@ class CogServer:
                 return
             time.sleep(0.05)
 
+    def logs_for(self, run_id: str, size: int = 1 << 20) -> str:
+        """What the model printed during one run: coglet writes JSON lines tagged with the
+        prediction id (its HTTP answer carries no logs). Cog 0.23's runtime keeps only the
+        exception's last line, so there is no traceback to add."""
+        lines = []
+        for raw in self.log_tail(size).splitlines():
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue
+            fields = entry.get("fields") if isinstance(entry, dict) else None
+            if not isinstance(fields, dict) or fields.get("prediction_id") != run_id:
+                continue
+            if fields.get("source") in ("Stdout", "Stderr"):
+                lines.append(str(fields.get("message", "")))
+            elif fields.get("error"):
+                lines.append(f"{fields.get('message', 'error')}: {fields['error']}")
+        return "\n".join(lines)
+
     def log_tail(self, size: int = 4000) -> str:
         try:
             data = self.log_path.read_bytes()[-size:]

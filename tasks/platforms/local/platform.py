@@ -404,7 +404,7 @@ class LocalPlatform:
             "status": status,
             "output": output,
             "error": clean_error(response.get("error")),
-            "logs": response.get("logs") or "",
+            "logs": response.get("logs") or server.logs_for(run_id),
             "metrics": response.get("metrics") or {},
             "created_at": created,
             "completed_at": now(),
