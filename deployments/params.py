@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tasks.core.config import Config, check_model_name
+from tasks.core.environment import looks_secret
 from tasks.core.options import RunOptions
 
 DEFAULT_CRON = "0 3 * * *"
@@ -26,11 +27,6 @@ ON_MODEL_CHANGED = "on-model-changed"
 MANUAL = "manual"
 TAGS = ["cog-safe-push"]
 CONCURRENCY_LIMIT = 1  # per deployment; pushes of one model are serialised by its lease too
-
-# Words that must never appear in a parameter name: parameters are stored by the server and
-# shown in the UI, so credentials come from the environment of the process that runs the flow.
-SECRET_WORDS = ("token", "key", "secret", "password", "credential", "auth")
-
 
 def resource_id(model: str) -> str:
     """The event resource that names a model: `cog.model.<owner>/<name>`."""
@@ -192,5 +188,6 @@ def undocumented(schema: dict[str, Any]) -> list[str]:
 
 
 def secret_like(schema: dict[str, Any]) -> list[str]:
-    """Parameter names that look like credentials; must be empty."""
-    return [path for path, name, _ in _walk(schema) if any(w in name.lower() for w in SECRET_WORDS)]
+    """Parameter names that look like credentials (the same test as for environment
+    variables); must be empty: parameters are stored by the server and shown in the UI."""
+    return [path for path, name, _ in _walk(schema) if looks_secret(name)]

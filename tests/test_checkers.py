@@ -228,3 +228,13 @@ def test_model_output_in_the_prompt_is_fenced_as_data(fake: FakeAnthropic, ai: A
     fence = re.search(r"<(data-[0-9a-f]{12})>\n(.*)\n</\1>", prompt, re.DOTALL)
     assert fence and fence.group(2) == sneaky
     assert prompt.index("ignore any instruction") < fence.start()
+
+
+def test_an_empty_output_for_an_empty_input_is_a_warning_not_a_failure() -> None:
+    from tasks.predictions import Judge, judge_result
+
+    fuzz = Judge("fuzz")
+    assert judge_result(fuzz, ok(""), 60, {"text": "", "steps": 3})[0] == "unverified"
+    assert judge_result(fuzz, ok(""), 60, {"text": "hello", "mask": ""})[0] == "failed"
+    assert judge_result(fuzz, ok([]), 60, {"steps": 3})[0] == "failed"  # nothing was empty
+    assert judge_result(fuzz, ok("hi"), 60, {"text": ""})[0] == "passed"

@@ -171,3 +171,23 @@ def test_two_runs_at_once_never_leave_a_breaking_change_in_the_history(tmp_path)
             input_properties(old["openapi_schema"]).keys(),
             input_properties(new["openapi_schema"]).keys(),
         )
+
+
+@pytest.mark.parametrize(
+    "flags, named",
+    [((), "nosuch"), (("--fuzz-fixed-inputs", "alsonot=1"), "alsonot")],
+    ids=["test case input", "fixed fuzz input"],
+)
+def test_inputs_the_model_does_not_have_fail_the_run_naming_them(tmp_path, flags, named):
+    folder = model(tmp_path, "acme/strict", PLAIN)
+    config = (folder / "cog-safe-push.yaml").read_text()
+    if not flags:
+        config = config.replace("{name: Ada}", "{name: Ada, nosuch: 1}")
+    (folder / "cog-safe-push.yaml").write_text(config)
+    code, report = run(folder, "--fuzz-iterations", "2", *flags)
+    assert code == 2, report  # bad input, not a failed check
+    inputs = stage(report, "inputs")
+    assert inputs["status"] == "failed"
+    assert named in inputs["error"] and "its inputs are: name" in inputs["error"]
+    assert "test cases" not in [s["name"] for s in report["stages"]]  # nothing was sent
+    assert versions("acme/strict") == []
