@@ -40,7 +40,7 @@ from tasks.fuzz_inputs import fuzz_task
 from tasks.platforms.cog_dir import digest
 from tasks.predictions import Judge, is_deterministic, predict
 from tasks.schema_lint import schema_lint
-from tasks.test_model import ensure_model, push_test_version
+from tasks.test_model import ensure_model, environment_check, push_test_version
 from tasks.versions import latest_version, version_schema
 
 Mode = Literal["predict", "train"]
@@ -216,6 +216,9 @@ def push_test_model(job: Job) -> tuple[StageResult, str | None, str | None]:
     detail = f"{'reused cached' if reused else 'pushed'} version {version[:12]}"
     stage = StageResult("push test model", "passed", seconds=time.monotonic() - started)
     stage.detail = detail
+    stage.warnings = environment_check(spec, job.cog_dir)
+    if stage.warnings:
+        stage.status = "warning"
     return stage, version, tested
 
 

@@ -53,3 +53,9 @@ def push_test_version(
 ) -> str:
     """`content_digest` is the directory's digest (tasks.platforms.cog_dir), the cache key."""
     return push(spec, ref, cog_dir, options)
+
+
+@task(name="environment check", task_run_name="environment check")
+def environment_check(spec: PlatformSpec, cog_dir: str) -> list[str]:
+    """Warnings, not failures: a model may well run on a near-enough interpreter."""
+    return get_platform(spec).environment_warnings(cog_dir)

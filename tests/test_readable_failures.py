@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.e2e import ROOT
 
-FAILING = '''
+FAILING = """
 from cog import BasePredictor, Input
 
 
@@ -25,7 +25,7 @@ class Predictor(BasePredictor):
         if repeat >= 3:
             raise ValueError("repeat must stay below three, " + "really " * 300)
         return text * repeat
-'''
+"""
 
 
 def cli(folder: Path, *flags: str) -> subprocess.CompletedProcess:
@@ -70,3 +70,57 @@ def test_failures_are_one_line_each_and_the_logs_are_kept(tmp_path):
     verbose = cli(folder, "--fuzz-iterations", "0", "-v")
     assert verbose.returncode == 1
     assert "working on 'hi' x4" in verbose.stderr
+
+
+PLAIN = """
+from cog import BasePredictor, Input
+
+
+class Predictor(BasePredictor):
+    def predict(self, text: str = Input(description="Some text", default="hi")) -> str:
+        return text
+"""
+
+NEWER_COG = """
+from cog import BasePredictor, Input
+from cog.types import Weights
+
+
+class Predictor(BasePredictor):
+    def predict(self, text: str = Input(description="Some text", default="hi")) -> str:
+        return f"{text} {Weights.__name__}"
+"""
+
+
+def model(where: Path, source: str, cog_yaml: str) -> Path:
+    folder = where / "model"
+    folder.mkdir()
+    (folder / "cog.yaml").write_text(cog_yaml + 'predict: "predict.py:Predictor"\n')
+    (folder / "predict.py").write_text(source)
+    (folder / "cog-safe-push.yaml").write_text(
+        "model: acme/env\npredict:\n  fuzz:\n    iterations: 1\n"
+    )
+    return folder
+
+
+def test_a_build_this_interpreter_does_not_meet_is_a_warning_naming_python(tmp_path):
+    folder = model(
+        tmp_path,
+        PLAIN,
+        'build:\n  python_version: "3.12"\n  python_packages:\n    - "pillow==12.0.0"\n',
+    )
+    done = cli(folder)
+    assert done.returncode == 0, done.stderr[-2000:]  # a warning, not a failure
+    assert "3.12" in done.stderr and "--python" in done.stderr
+    assert "pillow" in done.stderr
+
+
+def test_a_model_that_needs_a_newer_cog_fails_with_one_line(tmp_path):
+    folder = model(tmp_path, NEWER_COG, "")
+    done = cli(folder, "--report-json", str(tmp_path / "report.json"))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    push = next(s for s in report["stages"] if s["name"] == "push test model")
+    assert push["status"] == "failed" and "\n" not in push["error"]
+    assert "cog.types import Weights" in push["error"] and "needs a newer Cog" in push["error"]

@@ -49,7 +49,11 @@ threading.Thread(target=watch, daemon=True).start()
 code = child.wait()
 if orphaned.is_set():
     time.sleep(grace + 5)  # the watcher kills the group, this process included
-sys.exit(code)
+sys.stdout.flush()
+sys.stderr.flush()
+# os._exit, not sys.exit: the watcher thread is blocked reading stdin, and interpreter
+# shutdown would abort on it (SIGABRT) instead of passing on the command's exit code.
+os._exit(code if code >= 0 else 128 - code)
 """
 
 File = int | IO[Any] | None

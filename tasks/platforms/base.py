@@ -47,6 +47,10 @@ class Platform(Protocol):
         """Make the tested version `tested_ref:tested_version` (pushed from `cog_dir`, whose
         content the caller has checked is unchanged) a new version of `ref`; the version id."""
 
+    def environment_warnings(self, cog_dir: str) -> list[str]:
+        """What cog.yaml asks of the build that the place models run here does not give
+        (empty where the platform builds the environment from cog.yaml itself)."""
+
     def predict(
         self, ref: str, version_id: str, inputs: dict[str, Any], timeout: float
     ) -> RunResult:

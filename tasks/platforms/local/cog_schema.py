@@ -1,15 +1,25 @@
-"""A Cog model's OpenAPI document, generated from its predictor's signature.
+"""A Cog model's OpenAPI document, generated from its predictor's signature as Cog 0.23 does.
 
-Replicate shows every version's schema as an OpenAPI 3.0.2 document; the local platform
-builds the same shape so that schema lint, compatibility checks and input generation see
-exactly what they would see on Replicate. The signature is read by `_schema_probe.py` in
-the model's own interpreter (`describe_signatures`); everything else here is pure.
+Replicate shows every version's schema as the OpenAPI 3.0.2 document `cog build` wrote; the
+local platform builds the same document so that schema lint, compatibility checks and input
+generation see exactly what they would see on Replicate, and coglet (which validates inputs
+against `.cog/openapi_schema.json`) accepts exactly what it would accept there.
+
+The rules are those of Cog's static generator (pkg/schema/openapi_spec.go and
+schema_type.go in replicate/cog). The signature is read by `_schema_probe.py` in the model's
+own interpreter (`describe_signatures`); everything before the I/O section is pure.
+
+One deliberate difference: Cog names an input's enum component after the input, so an input
+named like a fixed component ("Status", "Input") or a training input sharing a name but not
+the choices of a prediction input would overwrite or lose a component. Here the second one
+gets a numbered name instead, and every $ref still points at the right choices.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,6 +33,7 @@ from tasks.core.errors import UsageError
 
 PROBE = Path(__file__).with_name("_schema_probe.py")
 SCHEMA_PATH = Path(".cog") / "openapi_schema.json"
+UNKNOWN_VERSION = "0.1.0"
 _REF = "#/components/schemas/"
 _FIXED_COMPONENTS = {
     "Input",
@@ -34,112 +45,158 @@ _FIXED_COMPONENTS = {
     "TrainingRequest",
     "TrainingResponse",
     "Status",
-    "WebhookEvent",
     "ValidationError",
     "HTTPValidationError",
 }
+_PRIMITIVES: dict[str, dict[str, Any]] = {
+    "bool": {"type": "boolean"},
+    "float": {"type": "number"},
+    "int": {"type": "integer"},
+    "str": {"type": "string"},
+    "Path": {"type": "string", "format": "uri"},
+    "File": {"type": "string", "format": "uri"},
+    "Secret": {"type": "string", "format": "password", "writeOnly": True, "x-cog-secret": True},
+}
 
 
-# ---------------------------------------------------------------- pure schema building
+# ---------------------------------------------------------------- small pieces
 
 
 def title(name: str) -> str:
-    """Input titles as Replicate shows them: `num_steps` -> `Num Steps`."""
-    return name.replace("_", " ").title()
+    """Titles as Cog writes them: `num_HD_steps` -> `Num HD Steps` (only first letters change)."""
+    return " ".join(part[:1].upper() + part[1:] for part in name.split("_"))
 
 
-def _bound(value: float | None, json_type: str) -> int | float | None:
-    """Bounds are floats in cog's introspection; show them as the input's own type."""
-    if value is None:
-        return None
-    if json_type == "integer" and float(value).is_integer():
+def number(value: Any) -> Any:
+    """A number as Go's JSON encoder writes a float64: 2.0 -> 2, 0.5 -> 0.5."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
         return int(value)
-    return float(value)
+    if isinstance(value, list):
+        return [number(v) for v in value]
+    if isinstance(value, dict):
+        return {k: number(v) for k, v in value.items()}
+    return value
 
 
-def _enum_component(name: str, field: dict[str, Any]) -> dict[str, Any]:
-    element = field.get("element_json_type") or {}
-    enum_type = element.get("type") or (
-        "integer" if all(isinstance(c, int) for c in field["choices"]) else "string"
-    )
+def primitive_schema(name: str) -> dict[str, Any]:
+    return dict(_PRIMITIVES.get(name, {"type": "object"}))
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def input_type_schema(shape: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema of an input type tree; unions repeat `nullable` on every variant."""
+    kind = shape.get("kind")
+    if kind == "primitive":
+        schema = primitive_schema(shape["primitive"])
+    elif kind == "array":
+        schema = {"type": "array", "items": input_type_schema(shape.get("items") or {})}
+    elif kind == "union":
+        variants = []
+        for variant in shape.get("variants") or []:
+            item = input_type_schema(variant)
+            if shape.get("nullable"):
+                item["nullable"] = True
+            variants.append(item)
+        schema = {"anyOf": variants}
+    else:
+        schema = {"type": "object"}
+    if shape.get("nullable"):
+        schema["nullable"] = True
+    return schema
+
+
+def element_primitive(shape: dict[str, Any]) -> str | None:
+    """The scalar type of an input, looking through one array level."""
+    if shape.get("kind") == "array":
+        shape = shape.get("items") or {}
+    return shape.get("primitive") if shape.get("kind") == "primitive" else None
+
+
+def is_nullable(field: dict[str, Any]) -> bool:
+    """Optional inputs, and `Secret = Input(default=None)`: Cog's idiom for an optional key."""
+    shape = field.get("type") or {}
+    if shape.get("nullable"):
+        return True
+    bare_secret = shape.get("kind") == "primitive" and shape.get("primitive") == "Secret"
+    return bare_secret and "default" in field and field["default"] is None
+
+
+def has_default(field: dict[str, Any]) -> bool:
+    """A default Cog writes into the schema. A None default on a type that cannot be None
+    (`seed: int = Input(default=None)`) is Python for "no default": the input is required."""
+    if "default" not in field:
+        return False
+    return field["default"] is not None or is_nullable(field)
+
+
+def is_required(field: dict[str, Any]) -> bool:
+    """Required unless it has a default or is a single-type Optional (never required).
+
+    A union with None (`str | float | None`) stays required without a default, as in Cog.
+    """
+    if has_default(field):
+        return False
+    shape = field.get("type") or {}
+    return shape.get("kind") == "union" or not shape.get("nullable")
+
+
+def _enum_component(field: dict[str, Any]) -> dict[str, Any]:
+    element = element_primitive(field.get("type") or {})
+    enum_type = _PRIMITIVES.get(element or "", {}).get("type") or "string"
     return {
-        "title": name,
+        "title": field["name"],
         "description": "An enumeration.",
-        "enum": list(field["choices"]),
+        "enum": number(list(field["choices"])),
         "type": enum_type,
     }
 
 
-def _unique_component_name(name: str, body: dict[str, Any], schemas: dict[str, Any]) -> str:
-    """Enum schemas are named after their input; avoid clobbering a different one."""
-    candidate = name
-    suffix = 2
+def _component_name(name: str, body: dict[str, Any], schemas: dict[str, Any]) -> str:
+    """The input's own name, unless that would overwrite a different component."""
+    candidate, suffix = name, 2
     while candidate in _FIXED_COMPONENTS or (
         candidate in schemas and schemas[candidate] != {**body, "title": candidate}
     ):
-        candidate = f"{name}{suffix}"
-        suffix += 1
+        candidate, suffix = f"{name}{suffix}", suffix + 1
     return candidate
 
 
 def input_property(field: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
-    """One property of the Input object; may add an enum schema to `schemas`."""
-    json_type = dict(field.get("json_type") or {})
-    element_type = (field.get("element_json_type") or {}).get("type", json_type.get("type"))
-    prop: dict[str, Any] = {}
+    """One property of the Input object; adds the enum component of its choices to `schemas`.
+
+    Choices become `allOf: [$ref]` to an enum named after the input, whatever the type:
+    Cog does that for `list[str]` inputs too (the property then only admits one choice).
+    """
+    prop: dict[str, Any] = {"x-order": field.get("order", 0)}
     if field.get("choices"):
-        body = _enum_component(field["name"], field)
-        comp = _unique_component_name(field["name"], body, schemas)
-        schemas[comp] = {**body, "title": comp}
-        ref = {"$ref": _REF + comp}
-        if field.get("is_array"):
-            prop.update({"title": title(field["name"]), "type": "array", "items": ref})
-        else:
-            prop["allOf"] = [ref]
+        body = _enum_component(field)
+        name = _component_name(field["name"], body, schemas)
+        schemas[name] = {**body, "title": name}
+        prop["allOf"] = [{"$ref": _REF + name}]
     else:
         prop["title"] = title(field["name"])
-        prop.update(json_type)
+        prop.update(input_type_schema(field.get("type") or {}))
+    if has_default(field):
+        prop["default"] = number(field["default"])
     if is_nullable(field):
         prop["nullable"] = True
-    if field.get("default") is not None:
-        prop["default"] = field["default"]
-    if field.get("description"):
+    if field.get("description") is not None:
         prop["description"] = field["description"]
-    minimum = _bound(field.get("ge"), element_type)
-    maximum = _bound(field.get("le"), element_type)
-    if minimum is not None:
-        prop["minimum"] = minimum
-    if maximum is not None:
-        prop["maximum"] = maximum
-    if field.get("min_length") is not None:
-        prop["minLength"] = field["min_length"]
-    if field.get("max_length") is not None:
-        prop["maxLength"] = field["max_length"]
+    for key, target in (("ge", "minimum"), ("le", "maximum")):
+        if field.get(key) is not None:
+            prop[target] = number(float(field[key]))
+    for key, target in (("min_length", "minLength"), ("max_length", "maxLength")):
+        if field.get(key) is not None:
+            prop[target] = int(field[key])
     if field.get("regex") is not None:
         prop["pattern"] = field["regex"]
-    prop["x-order"] = field.get("order", 0)
     if field.get("deprecated"):
         prop["deprecated"] = True
-    if field.get("accept"):
+    if field.get("accept") is not None:
         prop["x-cog-accept"] = field["accept"]
     return prop
-
-
-def is_nullable(field: dict[str, Any]) -> bool:
-    """Optional inputs, and (as cog does) a bare `Secret = Input(default=None)`."""
-    if field.get("optional"):
-        return True
-    secret = bool((field.get("element_json_type") or {}).get("x-cog-secret"))
-    return secret and not field.get("is_array") and field.get("default") is None
-
-
-def is_required(field: dict[str, Any]) -> bool:
-    """Cog requires an input without a default unless it is nullable.
-
-    `seed: int = Input(default=None)` is required: cog treats a None default on a
-    non-Optional type as "no default" (both its runtime and static generators).
-    """
-    return field.get("default") is None and not is_nullable(field)
 
 
 def input_object(
@@ -157,183 +214,240 @@ def input_object(
     return obj
 
 
-def output_object(signature: dict[str, Any], title_text: str) -> dict[str, Any]:
-    out = dict(signature.get("output") or {})
-    out["title"] = title_text
-    return out
+# ---------------------------------------------------------------- outputs
 
 
-def _json_response(ref: str) -> dict[str, Any]:
+def output_type_schema(shape: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema of an output type tree (recursive, as Cog's SchemaType.JSONSchema)."""
+    kind = shape.get("kind")
+    if kind == "primitive":
+        schema = primitive_schema(shape["primitive"])
+    elif kind == "array":
+        schema = {"type": "array", "items": output_type_schema(shape.get("items") or {})}
+    elif kind == "dict":
+        schema = {
+            "type": "object",
+            "additionalProperties": output_type_schema(shape.get("values") or {}),
+        }
+    elif kind == "object":
+        properties: dict[str, Any] = {}
+        required = []
+        for field in shape.get("fields") or []:
+            properties[field["name"]] = {
+                **output_type_schema(field.get("type") or {}),
+                "title": title(field["name"]),
+            }
+            if field.get("required"):
+                required.append(field["name"])
+        schema = {"type": "object", "properties": properties}
+        if required:
+            schema["required"] = required
+    elif kind == "iterator":
+        schema = {
+            "type": "array",
+            "items": output_type_schema(shape.get("items") or {}),
+            "x-cog-array-type": "iterator",
+        }
+    elif kind == "concatenate":
+        schema = {
+            "type": "array",
+            "items": {"type": "string"},
+            "x-cog-array-type": "iterator",
+            "x-cog-array-display": "concatenate",
+        }
+    else:
+        schema = {"type": "object"}
+    if shape.get("nullable"):
+        schema["nullable"] = True
+    return schema
+
+
+def output_object(signature: dict[str, Any]) -> dict[str, Any]:
+    """The Output component. Its title is "Output" in train mode too, as Cog writes it."""
+    return {**output_type_schema(signature.get("output") or {}), "title": "Output"}
+
+
+# ---------------------------------------------------------------- the document
+
+
+_MODES = {
+    "predict": {
+        "input": "Input",
+        "output": "Output",
+        "prefix": "Prediction",
+        "endpoint": "/predictions",
+        "summary": "Predict",
+        "description": "Run a single prediction on the model",
+        "operation": "predict_predictions_post",
+        "id": "prediction_id",
+    },
+    "train": {
+        "input": "TrainingInput",
+        "output": "TrainingOutput",
+        "prefix": "Training",
+        "endpoint": "/trainings",
+        "summary": "Train",
+        "description": "Run a single training on the model",
+        "operation": "train_trainings_post",
+        "id": "training_id",
+    },
+}
+
+
+def _json_content(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _responses(schema: dict[str, Any]) -> dict[str, Any]:
     return {
-        "200": {
-            "description": "Successful Response",
-            "content": {"application/json": {"schema": {"$ref": _REF + ref}}},
-        },
+        "200": {"description": "Successful Response", "content": _json_content(schema)},
         "422": {
             "description": "Validation Error",
-            "content": {"application/json": {"schema": {"$ref": _REF + "HTTPValidationError"}}},
+            "content": _json_content({"$ref": _REF + "HTTPValidationError"}),
         },
     }
 
 
-def _run_paths(kind: str, request: str, response: str) -> dict[str, Any]:
-    plural = f"{kind}s"
-    op = "predict" if kind == "prediction" else "train"
-    body = {
-        "content": {"application/json": {"schema": {"$ref": _REF + request}}},
+def _envelopes(names: dict[str, str]) -> dict[str, Any]:
+    string = {"type": "string"}
+    stamp = {"type": "string", "format": "date-time"}
+    input_ref, output_ref = {"$ref": _REF + names["input"]}, {"$ref": _REF + names["output"]}
+    return {
+        f"{names['prefix']}Request": {
+            "title": f"{names['prefix']}Request",
+            "type": "object",
+            "properties": {"id": {"title": "Id", **string}, "input": input_ref},
+        },
+        f"{names['prefix']}Response": {
+            "title": f"{names['prefix']}Response",
+            "type": "object",
+            "properties": {
+                "input": input_ref,
+                "output": output_ref,
+                "id": {"title": "Id", **string},
+                "version": {"title": "Version", **string},
+                "created_at": {"title": "Created At", **stamp},
+                "started_at": {"title": "Started At", **stamp},
+                "completed_at": {"title": "Completed At", **stamp},
+                "status": {"title": "Status", **string},
+                "error": {"title": "Error", **string},
+                "logs": {"title": "Logs", **string},
+                "metrics": {"title": "Metrics", "type": "object"},
+            },
+        },
     }
-    prefer = {"in": "header", "name": "prefer", "required": False, "schema": {"type": "string"}}
-    id_param = {
-        "in": "path",
-        "name": f"{kind}_id",
-        "required": True,
-        "schema": {"type": "string", "title": f"{kind.title()} ID"},
+
+
+def _fixed_components() -> dict[str, Any]:
+    return {
+        "Status": {
+            "title": "Status",
+            "description": "An enumeration.",
+            "enum": ["starting", "processing", "succeeded", "canceled", "failed"],
+            "type": "string",
+        },
+        "HTTPValidationError": {
+            "title": "HTTPValidationError",
+            "type": "object",
+            "properties": {
+                "detail": {
+                    "title": "Detail",
+                    "type": "array",
+                    "items": {"$ref": _REF + "ValidationError"},
+                }
+            },
+        },
+        "ValidationError": {
+            "title": "ValidationError",
+            "required": ["loc", "msg", "type"],
+            "type": "object",
+            "properties": {
+                "loc": {
+                    "title": "Location",
+                    "type": "array",
+                    "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                },
+                "msg": {"title": "Message", "type": "string"},
+                "type": {"title": "Error Type", "type": "string"},
+            },
+        },
+    }
+
+
+def _paths(mode: str, streaming: bool) -> dict[str, Any]:
+    names = _MODES[mode]
+    operation: dict[str, Any] = {
+        "summary": names["summary"],
+        "description": names["description"],
+        "operationId": names["operation"],
+        "requestBody": {"content": _json_content({"$ref": _REF + names["prefix"] + "Request"})},
+        "responses": _responses({"$ref": _REF + names["prefix"] + "Response"}),
+    }
+    if mode == "predict" and streaming:
+        operation["x-cog-streaming"] = True
+    plural = names["endpoint"].strip("/")
+    cancel = {
+        "summary": "Cancel",
+        "operationId": f"cancel_{plural}__{names['id']}__cancel_post",
+        "parameters": [
+            {
+                "required": True,
+                "schema": {"title": title(names["id"]), "type": "string"},
+                "name": names["id"],
+                "in": "path",
+            }
+        ],
+        "responses": _responses({}),
     }
     return {
-        f"/{plural}": {
-            "post": {
-                "summary": op.title(),
-                "operationId": f"{op}_{plural}_post",
-                "parameters": [prefer],
-                "requestBody": body,
-                "responses": _json_response(response),
-            }
-        },
-        f"/{plural}/{{{kind}_id}}": {
-            "put": {
-                "summary": f"{op.title()} Idempotent",
-                "operationId": f"{op}_idempotent_{plural}__{kind}_id__put",
-                "parameters": [id_param, prefer],
-                "requestBody": {**body, "required": True},
-                "responses": _json_response(response),
-            }
-        },
-        f"/{plural}/{{{kind}_id}}/cancel": {
-            "post": {
-                "summary": f"Cancel {kind.title()}",
-                "operationId": f"cancel_{plural}__{kind}_id__cancel_post",
-                "parameters": [id_param],
-                "responses": {"200": {"description": "Successful Response"}},
-            }
-        },
+        names["endpoint"]: {"post": operation},
+        f"{names['endpoint']}/{{{names['id']}}}/cancel": {"post": cancel},
     }
 
 
-def _envelopes(input_name: str, output_name: str, prefix: str) -> dict[str, Any]:
-    request = {
-        "title": f"{prefix}Request",
-        "type": "object",
-        "properties": {
-            "id": {"title": "Id", "type": "string"},
-            "created_at": {"title": "Created At", "type": "string", "format": "date-time"},
-            "input": {"$ref": _REF + input_name},
-            "webhook": {"title": "Webhook", "type": "string", "format": "uri"},
-            "webhook_events_filter": {
-                "type": "array",
-                "items": {"$ref": _REF + "WebhookEvent"},
-                "default": ["start", "output", "logs", "completed"],
-            },
-            "output_file_prefix": {"title": "Output File Prefix", "type": "string"},
+def _service_paths() -> dict[str, Any]:
+    ok = {"200": {"description": "Successful Response", "content": _json_content({})}}
+    return {
+        "/": {"get": {"summary": "Root", "operationId": "root__get", "responses": ok}},
+        "/health-check": {
+            "get": {
+                "summary": "Healthcheck",
+                "operationId": "healthcheck_health_check_get",
+                "responses": ok,
+            }
         },
     }
-    response = {
-        "title": f"{prefix}Response",
-        "type": "object",
-        "properties": {
-            "id": {"title": "Id", "type": "string"},
-            "version": {"title": "Version", "type": "string"},
-            "created_at": {"title": "Created At", "type": "string", "format": "date-time"},
-            "started_at": {"title": "Started At", "type": "string", "format": "date-time"},
-            "completed_at": {"title": "Completed At", "type": "string", "format": "date-time"},
-            "input": {"$ref": _REF + input_name},
-            "output": {"$ref": _REF + output_name},
-            "logs": {"title": "Logs", "type": "string", "default": ""},
-            "error": {"title": "Error", "type": "string"},
-            "status": {"$ref": _REF + "Status"},
-            "metrics": {"title": "Metrics", "type": "object"},
-        },
-    }
-    return {f"{prefix}Request": request, f"{prefix}Response": response}
 
 
 def build_openapi(
     predict: dict[str, Any] | None, train: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The OpenAPI document for a version with these signatures (probe output)."""
+    """The OpenAPI document for a version with these signatures (probe output).
+
+    With both, it is the prediction document with the training paths and components added,
+    as `cog build` merges them.
+    """
     schemas: dict[str, Any] = {}
-    paths: dict[str, Any] = {
-        "/": {
-            "get": {
-                "summary": "Root",
-                "operationId": "root__get",
-                "responses": {"200": {"description": "Successful Response"}},
-            }
-        },
-        "/health-check": {
-            "get": {
-                "summary": "Healthcheck",
-                "operationId": "healthcheck_health_check_get",
-                "responses": {"200": {"description": "Successful Response"}},
-            }
-        },
-        "/shutdown": {
-            "post": {
-                "summary": "Start Shutdown",
-                "operationId": "start_shutdown_shutdown_post",
-                "responses": {"200": {"description": "Successful Response"}},
-            }
-        },
-    }
-    if predict is not None:
-        schemas["Input"] = input_object(predict, "Input", schemas)
-        schemas["Output"] = output_object(predict, "Output")
-        schemas.update(_envelopes("Input", "Output", "Prediction"))
-        paths.update(_run_paths("prediction", "PredictionRequest", "PredictionResponse"))
-    if train is not None:
-        schemas["TrainingInput"] = input_object(train, "TrainingInput", schemas)
-        schemas["TrainingOutput"] = output_object(train, "TrainingOutput")
-        schemas.update(_envelopes("TrainingInput", "TrainingOutput", "Training"))
-        paths.update(_run_paths("training", "TrainingRequest", "TrainingResponse"))
-    schemas["Status"] = {
-        "title": "Status",
-        "description": "An enumeration.",
-        "enum": ["starting", "processing", "succeeded", "canceled", "failed"],
-        "type": "string",
-    }
-    schemas["WebhookEvent"] = {
-        "title": "WebhookEvent",
-        "description": "An enumeration.",
-        "enum": ["start", "output", "logs", "completed"],
-        "type": "string",
-    }
-    schemas["ValidationError"] = {
-        "title": "ValidationError",
-        "required": ["loc", "msg", "type"],
-        "type": "object",
-        "properties": {
-            "loc": {
-                "title": "Location",
-                "type": "array",
-                "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
-            },
-            "msg": {"title": "Message", "type": "string"},
-            "type": {"title": "Error Type", "type": "string"},
-        },
-    }
-    schemas["HTTPValidationError"] = {
-        "title": "HTTPValidationError",
-        "type": "object",
-        "properties": {
-            "detail": {
-                "title": "Detail",
-                "type": "array",
-                "items": {"$ref": _REF + "ValidationError"},
-            }
-        },
-    }
+    paths = _service_paths()
+    for mode, signature in (("predict", predict), ("train", train)):
+        if signature is None:
+            continue
+        names = _MODES[mode]
+        known = dict(schemas)  # enum names must not clash with the other mode's components
+        schemas[names["input"]] = input_object(signature, names["input"], known)
+        schemas[names["output"]] = output_object(signature)
+        schemas.update({k: v for k, v in known.items() if k not in schemas})
+        schemas.update(_envelopes(names))
+        for name, body in _fixed_components().items():
+            schemas.setdefault(name, body)
+        paths.update(_paths(mode, bool(signature.get("streaming"))))
+    version = next(
+        (s["cog_version"] for s in (predict, train) if s and s.get("cog_version")),
+        UNKNOWN_VERSION,
+    )
     return {
         "openapi": "3.0.2",
-        "info": {"title": "Cog", "version": "0.1.0"},
+        "info": {"title": "Cog", "version": version},
         "paths": paths,
         "components": {"schemas": schemas},
     }
@@ -351,8 +465,12 @@ def describe_signatures(
     """Run the probe in the model's interpreter; {"predict": sig, "train": sig}."""
     python = python or sys.executable
     with tempfile.TemporaryDirectory(prefix="cog-schema-") as tmp:
+        # A script's directory comes first on sys.path: run a copy from an empty directory,
+        # or this package's platform.py would stand in for the stdlib `platform` module.
+        probe = Path(tmp) / PROBE.name
+        shutil.copyfile(PROBE, probe)
         out = Path(tmp) / "signature.json"
-        args = [python, str(PROBE), str(out)] + [f"{k}={v}" for k, v in refs.items()]
+        args = [python, str(probe), str(out)] + [f"{k}={v}" for k, v in refs.items()]
         try:
             proc = supervise.run(
                 args, python=python, cwd=cog_dir, timeout=timeout, env=model_env(python)
@@ -370,6 +488,8 @@ def describe_signatures(
             )
         result = json.loads(out.read_text(encoding="utf-8"))
     if "error" in result:
+        if result.get("kind") == "cog_too_old":
+            raise UsageError(result["error"])
         raise UsageError(f"invalid predictor in {cog_dir}: {result['error']}")
     return result
 
@@ -408,8 +528,6 @@ def write_schema(cog_dir: str | os.PathLike[str], document: dict[str, Any]) -> P
 def main(argv: list[str]) -> int:
     """`python -m tasks.platforms.local.cog_schema DIR [--python PATH]`: print DIR's OpenAPI document."""
     import argparse
-    import json
-    import sys
 
     parser = argparse.ArgumentParser(prog="python -m tasks.platforms.local.cog_schema")
     parser.add_argument("cog_dir")
@@ -426,6 +544,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main(sys.argv[1:]))

@@ -48,6 +48,7 @@ from tasks.platforms.local.cog_schema import (
 )
 from tasks.platforms.local.cog_server import CogServer
 from tasks.platforms.local.registry import LocalRegistry, now
+from tasks.platforms.local.requirements import environment_warnings
 
 _LINK_ABOVE = 64 * 1024 * 1024  # big files (weights) are hard-linked into work dirs
 _open_platforms: weakref.WeakSet[LocalPlatform] = weakref.WeakSet()
@@ -267,6 +268,11 @@ class LocalPlatform:
             },
         }
         return self.registry.add_version(ref, record)["id"]
+
+    def environment_warnings(self, cog_dir: str) -> list[str]:
+        """Models run with this machine's interpreter, not a build of cog.yaml: say where
+        they differ (Python version, packages), and name --python as the fix."""
+        return environment_warnings(cog_dir, self.python)
 
     def promote(
         self, ref: str, cog_dir: str, options: PushOptions, tested_ref: str, tested_version: str

@@ -131,6 +131,10 @@ class ReplicatePlatform:
             cog_cli.image_name(ref), cog_dir, options, stream=self.spec.verbosity >= 1
         )
 
+    def environment_warnings(self, cog_dir: str) -> list[str]:
+        """Replicate builds each version from cog.yaml: nothing to warn about here."""
+        return []
+
     def promote(
         self, ref: str, cog_dir: str, options: PushOptions, tested_ref: str, tested_version: str
     ) -> str:
