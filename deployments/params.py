@@ -28,6 +28,7 @@ MANUAL = "manual"
 TAGS = ["cog-safe-push"]
 CONCURRENCY_LIMIT = 1  # per deployment; pushes of one model are serialised by its lease too
 
+
 def resource_id(model: str) -> str:
     """The event resource that names a model: `cog.model.<owner>/<name>`."""
     return RESOURCE_PREFIX + check_model_name(model)

@@ -25,6 +25,7 @@ from tests.e2e import run, set_config, stage, versions
 SHAPES_DIR = Path(__file__).parent / "models" / "shapes"
 SHAPES = sorted(p.name for p in SHAPES_DIR.iterdir() if (p / "cog.yaml").is_file())
 
+
 def config(name: str) -> dict[str, Any]:
     return yaml.safe_load((SHAPES_DIR / name / "cog-safe-push.yaml").read_text())
 
