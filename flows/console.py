@@ -9,7 +9,6 @@ it whole.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import threading
@@ -22,6 +21,8 @@ from rich.console import Console as RichConsole
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
+
+from tasks.report.render import short
 
 PREFIX = "cog-safe-push"
 DETAIL_LIMIT = 160
@@ -37,17 +38,7 @@ def cut(text: str, limit: int) -> str:
 
 def short_inputs(inputs: Any, limit: int = INPUTS_LIMIT) -> str:
     """Inputs as compact JSON, data URIs reduced to their media type."""
-
-    def compact(value: Any) -> Any:
-        if isinstance(value, str) and value.startswith("data:"):
-            return value.split(",", 1)[0] + ",…"
-        if isinstance(value, dict):
-            return {k: compact(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [compact(v) for v in value]
-        return value
-
-    return cut(json.dumps(compact(inputs), default=str, ensure_ascii=False), limit)
+    return cut(short(inputs, limit), limit)
 
 
 @dataclass

@@ -92,7 +92,7 @@ def _push_official(job: Job, scope: RunScope) -> tuple[list[StageResult], str | 
     pushed: list[str] = []
 
     def body() -> StageResult:
-        state = push_official.with_options(task_run_name="push official model")(
+        state = push_official(
             job.spec, ref, job.cog_dir, job.config.push_options(), return_state=True
         )
         if state.is_completed():

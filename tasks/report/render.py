@@ -52,9 +52,15 @@ def _compact(value: Any) -> Any:
     return value
 
 
-def _short(value: Any, limit: int = 120) -> str:
+def short(value: Any, limit: int = 120) -> str:
+    """A value as one compact text (JSON for structures, data URIs as their media type), cut
+    with a visible ellipsis."""
     value = _compact(value)
-    text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
+    text = (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, default=str, sort_keys=True, ensure_ascii=False)
+    )
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -68,7 +74,7 @@ def escape_html(text: str) -> str:
 def md(value: Any, limit: int = 300) -> str:
     """Model output or an error message as inert markdown text: one line, cut with a visible
     "…", HTML and markdown syntax escaped, so what a model returns cannot change the report."""
-    text = " ".join(_short(value, limit).split())
+    text = " ".join(short(value, limit).split())
     return escape_html(_MARKDOWN.sub(r"\\\1", text))
 
 
@@ -126,9 +132,9 @@ def prediction_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
                     "verdict": p["verdict"],
                     "status": p["status"],
                     "seconds": round(p["seconds"], 3),
-                    "inputs": escape_html(_short(p["inputs"], 200)),
-                    "output": escape_html(_short(p.get("remote_output") or p.get("output"), 200)),
-                    "message": escape_html(_short(p["message"], 200)),
+                    "inputs": escape_html(short(p["inputs"], 200)),
+                    "output": escape_html(short(p.get("remote_output") or p.get("output"), 200)),
+                    "message": escape_html(short(p["message"], 200)),
                     "reference": p.get("url") or p.get("id") or "",
                 }
             )
@@ -146,7 +152,7 @@ def junit_xml(report: dict[str, Any]) -> str:
             (
                 p["label"],
                 p["verdict"],
-                f"{p['message']} (inputs: {_short(p['inputs'], 500)}; {p.get('url') or p.get('id') or ''})",
+                f"{p['message']} (inputs: {short(p['inputs'], 500)}; {p.get('url') or p.get('id') or ''})",
                 p["seconds"],
             )
             for p in stage["predictions"]
@@ -158,7 +164,7 @@ def junit_xml(report: dict[str, Any]) -> str:
             )
             if status == "failed":
                 suite_failures += 1
-                ET.SubElement(case, "failure", message=_short(message or "failed", 500)).text = (
+                ET.SubElement(case, "failure", message=short(message or "failed", 500)).text = (
                     message or "failed"
                 )
             elif status == "skipped":
