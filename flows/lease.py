@@ -21,6 +21,8 @@ from tasks.core.refs import split_ref
 TIMEOUT_ENV = "COG_SAFE_PUSH_LEASE_TIMEOUT"
 DEFAULT_TIMEOUT = 3600.0
 LEASE_SECONDS = 300.0
+# A free lease is granted in one request; a busy API server can still take seconds to answer.
+FIRST_TRY_SECONDS = 5.0
 
 
 class LeaseTimeout(Exception):
@@ -32,19 +34,26 @@ def lease_name(spec: PlatformSpec, model: str) -> str:
     return f"cog-safe-push:{spec.kind}:{owner}:{name}"
 
 
-def _ensure_limit(name: str) -> None:
+def _ensure_limit(name: str) -> bool:
+    """Create the model's limit if needed; True when another run holds it right now."""
     from prefect.client.orchestration import get_client
 
-    with get_client(sync_client=True) as client, contextlib.suppress(Exception):
-        # Not atomic: two first runs may both try to create it; the loser's error is harmless.
-        client.upsert_global_concurrency_limit_by_name(name, 1)
+    with get_client(sync_client=True) as client:
+        with contextlib.suppress(Exception):
+            # Not atomic: two first runs may both create it; the loser's error is harmless.
+            client.upsert_global_concurrency_limit_by_name(name, 1)
+        try:
+            return client.read_global_concurrency_limit_by_name(name).active_slots > 0
+        except Exception:
+            return False
 
 
 @contextlib.contextmanager
 def model_lease(
     spec: PlatformSpec, model: str, on_wait: object = None, timeout: float | None = None
 ) -> Iterator[float]:
-    """Hold the model's lease; yields the seconds spent waiting for it.
+    """Hold the model's lease; yields the seconds spent waiting for another run (0.0 if
+    none held it).
 
     `on_wait(message)` is called once when another run holds it. Raises LeaseTimeout.
     """
@@ -52,18 +61,26 @@ def model_lease(
 
     name = lease_name(spec, model)
     limit = timeout if timeout is not None else float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT))
-    _ensure_limit(name)
     started = time.monotonic()
+    contended = _ensure_limit(name)
+    message = f"another run of {model} holds its lease; waiting for it to finish"
+    if contended and callable(on_wait):
+        on_wait(message)
     holder: contextlib.ExitStack = contextlib.ExitStack()
     try:
         holder.enter_context(
             concurrency(
-                name, occupy=1, timeout_seconds=1, lease_duration=LEASE_SECONDS, strict=True
+                name,
+                occupy=1,
+                timeout_seconds=FIRST_TRY_SECONDS,
+                lease_duration=LEASE_SECONDS,
+                strict=True,
             )
         )
     except TimeoutError:
-        if callable(on_wait):
-            on_wait(f"another run of {model} holds its lease; waiting for it to finish")
+        if not contended and callable(on_wait):
+            on_wait(message)
+        contended = True
         try:
             holder.enter_context(
                 concurrency(
@@ -79,4 +96,4 @@ def model_lease(
                 f"another run of {model} held it for over {limit:.0f} s ({TIMEOUT_ENV})"
             ) from None
     with holder:
-        yield time.monotonic() - started
+        yield time.monotonic() - started if contended else 0.0

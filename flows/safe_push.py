@@ -167,9 +167,9 @@ def _run(job: Job, scope: RunScope) -> dict[str, Any]:
     try:
         with model_lease(job.spec, job.config.model, on_wait=get_run_logger().warning) as waited:
             lease = StageResult("model lease", "passed", seconds=waited)
-            lease.detail = f"waited {waited:.0f} s for another run of {job.config.model}"
+            lease.detail = f"waited {waited:.1f} s for another run of {job.config.model}"
             scope.observer.stage_finished("model lease", "passed", waited)
-            if waited >= 1:
+            if waited > 0:
                 report.stages.append(lease)
             return _checks_and_push(job, scope, report)
     except LeaseTimeout as exc:

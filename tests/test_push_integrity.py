@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from flows.lease import model_lease
 from tasks.core.openapi import input_properties
+from tasks.platforms import resolve_spec
 from tasks.platforms.local.registry import LocalRegistry
 from tasks.schema.diff import breaking, diff_schemas
 from tests.e2e import ROOT, copy_example, run, stage, versions
@@ -191,3 +193,24 @@ def test_inputs_the_model_does_not_have_fail_the_run_naming_them(tmp_path, flags
     assert named in inputs["error"] and "its inputs are: name" in inputs["error"]
     assert "test cases" not in [s["name"] for s in report["stages"]]  # nothing was sent
     assert versions("acme/strict") == []
+
+
+def test_a_run_that_cannot_get_the_lease_fails_and_pushes_nothing(tmp_path, monkeypatch):
+    """Another run holds the model for longer than we wait: exit 1, named, nothing pushed.
+    A test-only run needs no lease and goes ahead."""
+    hello = copy_example("hello", tmp_path)
+    monkeypatch.setenv("COG_SAFE_PUSH_LEASE_TIMEOUT", "3")
+    warnings: list[str] = []
+    with model_lease(resolve_spec("local"), EXAMPLE_MODEL, on_wait=warnings.append) as waited:
+        assert waited == 0.0 and warnings == []
+        code, report = run(hello, "--fuzz-iterations", "0")
+        assert code == 1, report
+        assert stage(report, "model lease")["status"] == "failed"
+        assert "another run of examples/hello" in report["error"]
+        assert report["pushed"] is False and versions(EXAMPLE_MODEL) == []
+        code, report = run(hello, "--fuzz-iterations", "0", "--no-push")
+        assert code == 0, report
+        assert "model lease" not in [s["name"] for s in report["stages"]]
+    code, report = run(hello, "--fuzz-iterations", "0")  # released: the next run pushes
+    assert code == 0 and "model lease" not in [s["name"] for s in report["stages"]]
+    assert len(versions(EXAMPLE_MODEL)) == 1
