@@ -18,7 +18,6 @@ Run: .venv/bin/python benchmarks/prefect_runtime.py [--latency 5] [--busy 2]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import shutil
@@ -27,12 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.fakes.busy_cpu import busy_cpu  # noqa: E402
 from tests.fakes.replicate_server import FakeReplicate  # noqa: E402
 
 TOKEN = "r8_benchmark_token"
@@ -63,17 +62,6 @@ def hello(inputs: dict) -> str:
         raise ValueError(f"repeat must be between 1 and 3, got {repeat}")
     name = str(inputs.get("name", "world")).strip() or "stranger"
     return " ".join([f"Hello, {name}{inputs.get('punctuation', '!')}"] * repeat)
-
-
-@contextlib.contextmanager
-def busy(count: int) -> Iterator[None]:
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
-    try:
-        yield
-    finally:
-        for spinner in spinners:
-            spinner.kill()
-            spinner.wait()
 
 
 class Bench:
@@ -140,7 +128,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="cog-safe-push-bench-"))
     try:
-        with FakeReplicate(token=TOKEN) as fake, busy(args.busy):
+        with FakeReplicate(token=TOKEN) as fake, busy_cpu(args.busy):
             fake.add_model(MODEL)
             fake.set_behaviour(MODEL, hello)
             fake.set_behaviour(TEST_MODEL, hello)

@@ -24,6 +24,7 @@ import pytest
 
 from flows import prefect_server
 from tests.e2e import EXAMPLES, ROOT
+from tests.fakes.busy_cpu import busy_cpu
 
 MARK = "COG_SAFE_PUSH_TEST_MARK"  # passes the model and server allowlists (COG_ prefix)
 
@@ -98,17 +99,6 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
-
-
-@contextlib.contextmanager
-def busy_cpu(count: int = 2) -> Iterator[None]:
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
-    try:
-        yield
-    finally:
-        for spinner in spinners:
-            spinner.kill()
-            spinner.wait()
 
 
 def wait_for(predicate, timeout: float, step: float = 0.2):
