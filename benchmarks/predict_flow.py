@@ -2,8 +2,8 @@
 
 Prints: wall seconds of a 20-iteration fuzz run at parallel 4 with a fixed per-prediction
 latency, the ideal lower bound (fixed stages + ceil(predictions / parallel) x latency) and the
-ratio; API requests per prediction; GPU-seconds spent after the first failure of a failing
-run with and without --fail-fast; GPU-seconds of an unchanged rerun against the first run.
+ratio; API requests per prediction; GPU-seconds spent after the first failed check of a
+failing run with and without --fail-fast; GPU-seconds of an unchanged rerun against the first run.
 
 Run: .venv/bin/python benchmarks/predict_flow.py [--latency 1.0] [--iterations 20]
 It starts its own Prefect server (SQLite in a temporary directory) unless PREFECT_API_URL is set.
@@ -179,8 +179,16 @@ def main() -> None:
             own = [*common[:-2], f"seed={100 + index}", "-v"]
             code, report, failing_wall = run_cli(model_dir, "--no-push", *flags, *own)
             ids = set(fake.runs) - before
+            # The first failed check, not the first failed run: an error_contains case fails on
+            # purpose and passes its check.
+            failed_checks = {
+                p["id"]
+                for s in report["stages"]
+                for p in s.get("predictions", [])
+                if p["verdict"] == "failed" and p.get("id") in ids
+            }
             failed_at = min(
-                (_ts(fake.runs[i].completed_at) for i in ids if fake.runs[i].status == "failed"),
+                (_ts(fake.runs[i].completed_at) for i in failed_checks),
                 default=None,
             )
             after = gpu_seconds(fake, since=failed_at, ids=ids) if failed_at else 0.0
