@@ -240,6 +240,9 @@ class Progress:
                 f"({entry.done}/{entry.total} done, {entry.failed} failed)"
             )
 
+    def note(self, message: str) -> None:
+        self.console.line(message)
+
     # Drawing (terminal only)
 
     def render(self) -> Table:

@@ -99,6 +99,10 @@ def prefect_api(no_server: bool, console: Console) -> Iterator[Runtime]:
     yield Runtime("managed", state.url)
 
 
+# Prefect's slot-acquisition service logs every timed-out try as an ERROR with its internals.
+_LEASE_TRY = "ConcurrencySlotAcquisition"
+
+
 class _RunLogFilter(logging.Filter):
     """The terminal shows the live progress; Prefect's run lines only with -v."""
 
@@ -111,6 +115,8 @@ class _RunLogFilter(logging.Filter):
             return True
         if record.name.startswith(("prefect.flow_runs", "prefect.task_runs")):
             return False
+        if record.name.startswith("prefect._internal") and _LEASE_TRY in record.getMessage():
+            return False  # a lease try that timed out: the run says it is waiting, in words
         return record.levelno >= logging.WARNING
 
 

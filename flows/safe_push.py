@@ -165,7 +165,7 @@ def _run(job: Job, scope: RunScope) -> dict[str, Any]:
     # A run that may push holds the model's lease from its first check to its push.
     scope.observer.stage_started("model lease", None)
     try:
-        with model_lease(job.spec, job.config.model, on_wait=get_run_logger().warning) as waited:
+        with model_lease(job.spec, job.config.model, on_wait=_waiting(scope)) as waited:
             lease = StageResult("model lease", "passed", seconds=waited)
             lease.detail = f"waited {waited:.1f} s for another run of {job.config.model}"
             scope.observer.stage_finished("model lease", "passed", waited)
@@ -176,6 +176,16 @@ def _run(job: Job, scope: RunScope) -> dict[str, Any]:
         scope.observer.stage_finished("model lease", "failed", 0.0)
         report.stages.append(StageResult("model lease", "failed", f"nothing pushed: {exc}"))
         return report("failed", error=f"model lease: {exc}")
+
+
+def _waiting(scope: RunScope) -> Callable[[str], None]:
+    """Say it in the run's log and on the terminal: a run waiting silently looks hung."""
+
+    def say(message: str) -> None:
+        get_run_logger().warning(message)
+        scope.observer.note(message)
+
+    return say
 
 
 def _checks_and_push(job: Job, scope: RunScope, report: _Report) -> dict[str, Any]:

@@ -12,12 +12,13 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from flows.lease import model_lease
-from tasks.core.openapi import input_properties
+from flows.lease import lease_name, model_lease
 from tasks.platforms import resolve_spec
 from tasks.platforms.local.registry import LocalRegistry
 from tasks.schema.diff import breaking, diff_schemas
@@ -136,43 +137,95 @@ def test_a_live_version_pushed_during_the_run_is_checked_again(tmp_path, monkeyp
 
 
 def test_two_runs_at_once_never_leave_a_breaking_change_in_the_history(tmp_path):
-    """Run A adds an optional input, run B is the old code. Both start together; the model
-    lease makes one wait, and it is then checked against what the other pushed."""
+    """Run A adds an optional input; run B, the old code, starts while A holds the model's
+    lease. B waits, is then checked against what A pushed, and fails without pushing.
+
+    A's model holds its setup until B says it is waiting, so the overlap does not depend on
+    how fast either run is."""
     base = copy_example("hello", tmp_path / "base")
     assert run(base, "--fuzz-iterations", "0")[0] == 0
+    release = tmp_path / "release-a"
     a = copy_example("hello", tmp_path / "a")
     text = (a / "predict.py").read_text()
+    hold = f"Path({str(release)!r}).exists() or time.sleep(0.1)"
     (a / "predict.py").write_text(
         text.replace(
             "    ) -> str:",
             '        shout: bool = Input(description="Greet loudly", default=False),\n'
             "    ) -> str:",
         )
+        .replace(
+            'self.greeting = "Hello"',
+            'self.greeting = "Hello"\n'
+            f"        deadline = time.monotonic() + 120\n"
+            f"        while time.monotonic() < deadline and not {hold}:\n"
+            "            pass",
+        )
+        .replace("from cog import", "import time\nfrom pathlib import Path\nfrom cog import")
     )
     b = copy_example("hello", tmp_path / "b")
     (b / "predict.py").write_text((b / "predict.py").read_text() + "\n# b\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = {
-        name: subprocess.Popen(
+
+    def start(name: str, folder: Path) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             [
                 sys.executable, "-m", "flows.safe_push", "--platform", "local",
                 "--fuzz-iterations", "2", "--report-json", str(tmp_path / f"{name}.json"),
             ],
             cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        for name, folder in (("a", a), ("b", b))
-    }  # fmt: skip
-    outputs = {name: proc.communicate(timeout=600)[0] for name, proc in procs.items()}
+        )  # fmt: skip
+
+    procs = {"a": start("a", a)}
+    deadline = time.monotonic() + 120
+    while not _lease_held() and procs["a"].poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _lease_held(), procs["a"].communicate()[0]
+    procs["b"] = start("b", b)
+    b_lines: list[str] = []
+    waiting = threading.Event()
+
+    def read_b() -> None:
+        for line in procs["b"].stdout:  # type: ignore[union-attr]
+            b_lines.append(line)
+            if "holds its lease" in line:
+                waiting.set()
+
+    reader = threading.Thread(target=read_b, daemon=True)
+    reader.start()
+    b_waited = waiting.wait(timeout=180)
+    release.touch()
+    outputs = {"a": procs["a"].communicate(timeout=600)[0]}
+    procs["b"].wait(timeout=600)
+    reader.join(timeout=10)
+    outputs["b"] = "".join(b_lines)
+    assert b_waited, outputs["b"]  # B said it was waiting for A's lease
+    assert "ConcurrencySlotAcquisition" not in outputs["b"]  # in words, not Prefect's internals
     reports = {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in procs}
-    waited = [n for n, r in reports.items() if any(s["name"] == "model lease" for s in r["stages"])]
-    assert waited, outputs  # one of them waited for the other's lease
+    assert procs["a"].returncode == 0 and reports["a"]["pushed"], outputs["a"]
+    assert "model lease" not in [s["name"] for s in reports["a"]["stages"]]
+    assert procs["b"].returncode == 1 and not reports["b"]["pushed"], outputs["b"]
+    assert stage(reports["b"], "model lease")["status"] == "passed"
+    compatibility = stage(reports["b"], "schema compatibility")
+    assert compatibility["status"] == "failed" and "shout" in compatibility["error"]
     registry = LocalRegistry(os.environ["COG_SAFE_PUSH_HOME"])
     history = [registry.get_version(EXAMPLE_MODEL, v) for v in versions(EXAMPLE_MODEL)]
-    for old, new in zip(history, history[1:], strict=False):
-        assert breaking(diff_schemas(old["openapi_schema"], new["openapi_schema"])) == [], (
-            input_properties(old["openapi_schema"]).keys(),
-            input_properties(new["openapi_schema"]).keys(),
-        )
+    assert len(history) == 2  # the base version and A's
+    old, new = history
+    assert breaking(diff_schemas(old["openapi_schema"], new["openapi_schema"])) == []
+
+
+def _lease_held() -> bool:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        try:
+            limit = client.read_global_concurrency_limit_by_name(
+                lease_name(resolve_spec("local"), EXAMPLE_MODEL)
+            )
+        except Exception:  # noqa: BLE001 - not created yet
+            return False
+    return limit.active_slots > 0
 
 
 @pytest.mark.parametrize(
@@ -195,7 +248,7 @@ def test_inputs_the_model_does_not_have_fail_the_run_naming_them(tmp_path, flags
     assert versions("acme/strict") == []
 
 
-def test_a_run_that_cannot_get_the_lease_fails_and_pushes_nothing(tmp_path, monkeypatch):
+def test_a_run_that_cannot_get_the_lease_fails_and_pushes_nothing(tmp_path, monkeypatch, capfd):
     """Another run holds the model for longer than we wait: exit 1, named, nothing pushed.
     A test-only run needs no lease and goes ahead."""
     hello = copy_example("hello", tmp_path)
@@ -208,6 +261,9 @@ def test_a_run_that_cannot_get_the_lease_fails_and_pushes_nothing(tmp_path, monk
         assert stage(report, "model lease")["status"] == "failed"
         assert "another run of examples/hello" in report["error"]
         assert report["pushed"] is False and versions(EXAMPLE_MODEL) == []
+        terminal = capfd.readouterr().err
+        assert "another run of examples/hello holds its lease; waiting" in terminal
+        assert "ConcurrencySlotAcquisition" not in terminal
         code, report = run(hello, "--fuzz-iterations", "0", "--no-push")
         assert code == 0, report
         assert "model lease" not in [s["name"] for s in report["stages"]]

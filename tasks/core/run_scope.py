@@ -32,6 +32,9 @@ class Observer(Protocol):
         self, name: str, status: str, seconds: float, counts: tuple[int, int] | None = None
     ) -> None: ...
 
+    def note(self, message: str) -> None:
+        """Something the person watching should know now (e.g. the run is waiting)."""
+
 
 class NullObserver:
     """Nobody watching (deployments, tests): every event is dropped."""
@@ -48,6 +51,9 @@ class NullObserver:
     def stage_finished(
         self, name: str, status: str, seconds: float, counts: tuple[int, int] | None = None
     ) -> None:
+        pass
+
+    def note(self, message: str) -> None:
         pass
 
 
