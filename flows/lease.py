@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from tasks.core.platform_data import PlatformSpec
 from tasks.core.refs import split_ref
@@ -50,7 +50,10 @@ def _ensure_limit(name: str) -> bool:
 
 @contextlib.contextmanager
 def model_lease(
-    spec: PlatformSpec, model: str, on_wait: object = None, timeout: float | None = None
+    spec: PlatformSpec,
+    model: str,
+    on_wait: Callable[[str], None] | None = None,
+    timeout: float | None = None,
 ) -> Iterator[float]:
     """Hold the model's lease; yields the seconds spent waiting for another run (0.0 if
     none held it).
@@ -64,33 +67,25 @@ def model_lease(
     started = time.monotonic()
     contended = _ensure_limit(name)
     message = f"another run of {model} holds its lease; waiting for it to finish"
-    if contended and callable(on_wait):
+    if contended and on_wait:
         on_wait(message)
-    holder: contextlib.ExitStack = contextlib.ExitStack()
-    try:
+    holder = contextlib.ExitStack()
+
+    def take(seconds: float) -> None:
         holder.enter_context(
             concurrency(
-                name,
-                occupy=1,
-                timeout_seconds=FIRST_TRY_SECONDS,
-                lease_duration=LEASE_SECONDS,
-                strict=True,
+                name, occupy=1, timeout_seconds=seconds, lease_duration=LEASE_SECONDS, strict=True
             )
         )
+
+    try:
+        take(FIRST_TRY_SECONDS)
     except TimeoutError:
-        if not contended and callable(on_wait):
+        if not contended and on_wait:
             on_wait(message)
         contended = True
         try:
-            holder.enter_context(
-                concurrency(
-                    name,
-                    occupy=1,
-                    timeout_seconds=max(1.0, limit - (time.monotonic() - started)),
-                    lease_duration=LEASE_SECONDS,
-                    strict=True,
-                )
-            )
+            take(max(1.0, limit - (time.monotonic() - started)))
         except TimeoutError:
             raise LeaseTimeout(
                 f"another run of {model} held it for over {limit:.0f} s ({TIMEOUT_ENV})"

@@ -166,10 +166,10 @@ def _run(job: Job, scope: RunScope) -> dict[str, Any]:
     scope.observer.stage_started("model lease", None)
     try:
         with model_lease(job.spec, job.config.model, on_wait=_waiting(scope)) as waited:
-            lease = StageResult("model lease", "passed", seconds=waited)
-            lease.detail = f"waited {waited:.1f} s for another run of {job.config.model}"
             scope.observer.stage_finished("model lease", "passed", waited)
-            if waited > 0:
+            if waited > 0:  # reported only when another run held it
+                lease = StageResult("model lease", "passed", seconds=waited)
+                lease.detail = f"waited {waited:.1f} s for another run of {job.config.model}"
                 report.stages.append(lease)
             return _checks_and_push(job, scope, report)
     except LeaseTimeout as exc:
@@ -193,12 +193,12 @@ def _checks_and_push(job: Job, scope: RunScope, report: _Report) -> dict[str, An
     outcomes: list[CheckOutcome] = []
     runner = {"task_runner": ThreadPoolTaskRunner(max_workers=config.parallel)}
     test_version: str | None = None
-    if config.train is not None:
+    if "train" in config.modes:
         state = train_flow.with_options(**runner)(job, return_state=True)
         outcomes.append(_outcome(state, "train"))
         test_version = outcomes[-1].test_version
     stop = options.fail_fast and any(o.failed for o in outcomes)
-    if (config.predict is not None or config.train is None) and not stop:
+    if "predict" in config.modes and not stop:
         state = predict_flow.with_options(**runner)(job, test_version, return_state=True)
         outcomes.append(_outcome(state, "predict"))
         test_version = outcomes[-1].test_version or test_version
@@ -266,11 +266,8 @@ def _recheck_baseline(
         live.id[:12],
     )
     new_doc = version_schema(job.spec, job.test_model, test_version)
-    modes = (["train"] if job.config.train else []) + (
-        ["predict"] if job.config.predict or not job.config.train else []
-    )
     stages = []
-    for mode in modes:
+    for mode in job.config.modes:
         name = f"{'train ' if mode == 'train' else ''}schema compatibility (against {live.id[:12]})"
         stages.append(
             _observed(

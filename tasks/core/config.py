@@ -159,6 +159,14 @@ class Config(_Strict):
             return self.train.destination
         return f"{self.resolved_test_model}-dest"
 
+    @property
+    def modes(self) -> list[str]:
+        """What a run checks, in order: training if configured, then prediction if configured
+        or if nothing is (a config without either section checks predictions)."""
+        return (["train"] if self.train else []) + (
+            ["predict"] if self.predict or not self.train else []
+        )
+
     def push_options(self) -> PushOptions:
         return PushOptions(
             dockerfile=self.dockerfile,

@@ -92,10 +92,7 @@ def local_problems(job: Job) -> list[str]:
     except UsageError as exc:
         problems.append(str(exc))
     else:
-        modes = ["train"] if config.train else []
-        if config.predict or not config.train:
-            modes.append("predict")
-        for mode in modes:
+        for mode in config.modes:
             ref = cog.train if mode == "train" else cog.predict
             if not ref:
                 problems.append(
