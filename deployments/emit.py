@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from deployments.params import EVENT_NAME, event_body
-from flows.cli import UsageParser
+from flows.usage_parser import UsageParser
 from tasks.core.errors import UsageError
 
 

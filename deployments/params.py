@@ -1,20 +1,25 @@
 """What the deployments of the safe_push flow are made of: names, schedules, default
 parameters, the event trigger's templated parameters, the event itself, and checks of the UI
-form (every parameter described, none shaped like a secret). The form's descriptions come from
-the flow itself: its docstring and the pydantic Field descriptions of Config and RunOptions.
-Pure: plain data in, plain data out; no Prefect client, no I/O.
+form (every parameter described, none shaped like a secret). The parameters and the form's
+descriptions come from the flow itself: its signature, its docstring and the pydantic Field
+descriptions of Config and RunOptions. Pure: plain data in, plain data out; no Prefect
+client, no I/O.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
+import typing
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from tasks.core.config import Config, check_model_name
+from pydantic import TypeAdapter
+
+from tasks.core.config import check_model_name
 from tasks.core.environment import looks_secret
-from tasks.core.options import RunOptions
+from tasks.core.errors import UsageError
 
 DEFAULT_CRON = "0 3 * * *"
 DEFAULT_TIMEZONE = "UTC"
@@ -34,28 +39,33 @@ def resource_id(model: str) -> str:
     return RESOURCE_PREFIX + check_model_name(model)
 
 
-def base_parameters(
-    config: Config,
-    options: RunOptions | None = None,
-    source: str = ".",
-    git_ref: str | None = None,
-    subdirectory: str | None = None,
-    allowed_sources: list[str] | None = None,
-) -> dict[str, Any]:
-    """Default parameters of a deployment, as JSON the server stores and the UI shows.
+def base_parameters(flow: Any, **values: Any) -> dict[str, Any]:
+    """Default parameters of a deployment of `flow`, as JSON the server stores and the UI shows.
 
-    `allowed_sources` always includes the deployment's own source: an event may name another
-    git URL only when it matches one of the patterns given here."""
-    params: dict[str, Any] = {
-        "config": config.model_dump(mode="json", exclude_none=True),
-        "options": (options or RunOptions()).model_dump(mode="json", exclude_defaults=True),
-        "source": source,
-        "allowed_sources": list(dict.fromkeys([source, *(allowed_sources or [])])),
-    }
-    if git_ref:
-        params["git_ref"] = git_ref
-    if subdirectory:
-        params["subdirectory"] = subdirectory
+    The names and types come from the flow's own signature, so nothing here restates them: a
+    name the flow does not take is an error, and each value is written as its annotation
+    says (pydantic), leaving out what equals the default. `allowed_sources` always includes
+    the deployment's own source: an event may name another git URL only when it matches one
+    of the patterns given here."""
+    fn = getattr(flow, "fn", flow)  # a Prefect Flow wraps the function
+    signature = inspect.signature(fn)
+    hints = typing.get_type_hints(fn)
+    try:
+        bound = signature.bind_partial(**values)
+    except TypeError as exc:
+        raise UsageError(f"not a parameter of the {fn.__name__} flow: {exc}") from None
+    params: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        if value is None or value == signature.parameters[name].default:
+            continue
+        params[name] = TypeAdapter(hints[name]).dump_python(
+            value, mode="json", exclude_defaults=True
+        )
+    if "allowed_sources" in signature.parameters:
+        source = params.setdefault("source", signature.parameters["source"].default)
+        params["allowed_sources"] = list(
+            dict.fromkeys([source, *params.get("allowed_sources", [])])
+        )
     return params
 
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ from deployments.params import (
     nightly_parameters,
     trigger_spec,
 )
-from flows.cli import UsageParser
+from flows.usage_parser import UsageParser
 from tasks.core.config import DEFAULT_CONFIG_PATH, Config, load_config
 from tasks.core.errors import UsageError
 from tasks.core.options import RunOptions
@@ -162,15 +164,16 @@ def build_deployments(settings: ServeSettings) -> list[Any]:
     from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
     from prefect.schedules import Cron
 
-    from flows.safe_push import TEST_ONLY_TAG, safe_push
+    from flows.safe_push_flow import TEST_ONLY_TAG, safe_push
 
     params = base_parameters(
-        settings.config,
-        settings.options,
-        settings.source,
-        settings.git_ref,
-        settings.subdirectory,
-        settings.allowed_sources,
+        safe_push,
+        config=settings.config,
+        options=settings.options,
+        source=settings.source,
+        git_ref=settings.git_ref,
+        subdirectory=settings.subdirectory,
+        allowed_sources=settings.allowed_sources,
     )
     model = settings.config.model
     suffix = settings.name_suffix
@@ -210,7 +213,7 @@ def describe(deployments: list[Any]) -> list[dict[str, Any]]:
     """A JSON view of the deployments, for --print and for tests."""
     from prefect.utilities.callables import parameter_schema
 
-    from flows.safe_push import safe_push
+    from flows.safe_push_flow import safe_push
 
     form = parameter_schema(safe_push).model_dump()  # what the UI's run form shows
     out = []
@@ -258,11 +261,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(*deployments, limit=args.limit, **runner_kwargs)
     finally:
+        _STOPPING.set()
         pause([f"{d.flow_name}/{d.name}" for d in deployments])
     return 0
 
 
+_STOPPING = threading.Event()  # main() has seen the end of serving: no more interrupts
+
+
 def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM before Prefect's runner takes the signal over: stop like Ctrl-C. Python drops
+    an exception raised while a finalizer (`__del__`) runs, so the signal is sent again a
+    second later until main() has seen it; by then it may reach the runner's own handler."""
+
+    def again() -> None:
+        if not _STOPPING.is_set():
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    timer = threading.Timer(1.0, again)
+    timer.daemon = True
+    timer.start()
     raise KeyboardInterrupt
 
 

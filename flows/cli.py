@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flows.usage_parser import UsageParser, typed
 from tasks.core.config import (
     DEFAULT_CONFIG_PATH,
     DEFAULT_PREDICT_TIMEOUT,
@@ -29,29 +30,9 @@ from tasks.core.config import (
     parse_inputs,
     parse_test_case,
 )
-from tasks.core.errors import UsageError
+from tasks.core.errors import EXIT_CODES, UsageError
+from tasks.core.job import Job
 from tasks.core.options import RunOptions
-
-
-class UsageParser(argparse.ArgumentParser):
-    """argparse that raises UsageError (one line, exit 2) instead of printing usage and exiting.
-    Every command of the tool (and of deployments/) parses with it."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(message)
-
-
-def _typed(fn):
-    """Let our parsers' UsageError surface through argparse as an 'invalid value' message."""
-
-    def wrapper(text: str):
-        try:
-            return fn(text)
-        except UsageError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    wrapper.__name__ = fn.__name__
-    return wrapper
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -105,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--test-case",
         dest="test_cases",
         action="append",
-        type=_typed(parse_test_case),
+        type=typed(parse_test_case),
         default=S,
         help="Inputs and expected output that will be used for testing, you can provide multiple "
         "--test-case options for multiple test cases. The first test case will be used when "
@@ -119,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--fuzz-fixed-inputs",
-        type=_typed(parse_inputs),
+        type=typed(parse_inputs),
         default=S,
         help="Inputs that should have fixed values during fuzzing. All other non-disabled input "
         "values will be generated. If no test cases are specified, these will also be used when "
@@ -128,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--fuzz-disabled-inputs",
-        type=_typed(parse_disabled_inputs),
+        type=typed(parse_disabled_inputs),
         default=S,
         help="Don't pass values for these inputs during fuzzing. Semicolon-separated keys in the "
         "format '<key1>;<key2>' (etc.). If no test cases are specified, these will also be "
@@ -340,13 +321,12 @@ def run(request: Request) -> int:
     """Check problems visible without a platform (exit 2), get Prefect, run the flow."""
     from flows.console import Console
     from flows.runtime import EXIT_NO_PREFECT, ServerUnavailable, prefect_api
-    from tasks.core.job import Job
     from tasks.core.usage_checks import local_problems
     from tasks.platforms import platform_reason, resolve_spec
 
     options = request.options
     console = Console(options.verbose)
-    spec = resolve_spec(options.platform, python=options.python)
+    spec = resolve_spec(options.platform, python=options.python, verbosity=options.verbose)
     job = Job(config=request.config, options=options, spec=spec, cog_dir=request.cog_dir)
     problems = local_problems(job)
     if problems:
@@ -356,7 +336,7 @@ def run(request: Request) -> int:
         console.line(platform_reason(spec, options.platform is not None))
     try:
         with prefect_api(request.no_server, console):
-            return _run_flow(request, console)
+            return _run_flow(job, console)
     except ServerUnavailable as exc:
         console.line(f"cannot run: {exc}")
         return EXIT_NO_PREFECT
@@ -365,18 +345,20 @@ def run(request: Request) -> int:
         return 130
 
 
-def _run_flow(request: Request, console: Any) -> int:
+def _run_flow(job: Job, console: Any) -> int:
+    """Run the flow on the job the command line resolved (config, options, platform)."""
     from flows.runtime import configure_terminal_logging
-    from flows.safe_push import EXIT_CODES, safe_push
+    from flows.safe_push_flow import safe_push
     from tasks.core.errors import RunFailed, SafePushError
     from tasks.core.run_scope import watched_by
 
-    configure_terminal_logging(request.options.verbose)
+    configure_terminal_logging(job.options.verbose)
     with console.progress() as progress, watched_by(progress):
         state = safe_push(
-            config=request.config,
-            options=request.options,
-            source=request.cog_dir,
+            config=job.config,
+            options=job.options,
+            source=job.cog_dir,
+            platform=job.spec,
             return_state=True,
         )
     report = state.result(raise_on_failure=False)

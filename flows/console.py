@@ -75,8 +75,8 @@ class Console:
         return Waiting(self)
 
     @contextlib.contextmanager
-    def progress(self) -> Iterator[Progress]:
-        display = Progress(self)
+    def progress(self) -> Iterator[LiveProgress]:
+        display = LiveProgress(self)
         if self.interactive:
             with Live(
                 get_renderable=display.render,
@@ -185,7 +185,7 @@ def indent(text: str, limit: int = 4000) -> str:
     return "\n".join("      " + line for line in tail.rstrip().splitlines())
 
 
-class Progress:
+class LiveProgress:
     """The run's progress as the flow reports it (an Observer); drawn live or printed plainly."""
 
     def __init__(self, console: Console) -> None:

@@ -13,6 +13,7 @@ and `server stop` answer at once.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import json
@@ -322,12 +323,13 @@ def _answers_as(state: ServerState, wanted: str, patience: float = 30.0) -> bool
         time.sleep(0.5)
 
 
-@contextlib.contextmanager
-def temporary(
-    *, timeout: float, on_tick: Callable[[float], None] | None = None
-) -> Iterator[ServerState]:
-    """A server for one run only (`--no-server`): supervised, so it dies with the tool even on
-    SIGKILL, and its data directory is deleted when the run ends."""
+def temporary(*, timeout: float, on_tick: Callable[[float], None] | None = None) -> ServerState:
+    """A server for this process only (`--no-server`): supervised, so it dies with the tool
+    even on SIGKILL, and stopped, its data directory deleted, when the process exits.
+
+    Why at exit and not when the run ends: Prefect sends the run's last logs and events from
+    its own exit hooks (which run before `atexit` callbacks); a server stopped earlier makes
+    them retry for over a minute against nothing."""
     folder = Path(tempfile.mkdtemp(prefix="cog-safe-push-prefect-"))
     data_dir = folder / "prefect-home"
     data_dir.mkdir()
@@ -342,17 +344,20 @@ def temporary(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    try:
-        try:
-            version = wait_healthy(url, process, timeout, on_tick)
-        except ServerUnavailable as exc:
-            raise ServerUnavailable(f"{exc}; {_log_tail(log_path)}") from None
-        yield ServerState(
-            url, process.pid, port, version, time.time(), str(data_dir), str(log_path)
-        )
-    finally:
+
+    def stop() -> None:
         supervise.stop(process)
         shutil.rmtree(folder, ignore_errors=True)
+
+    try:
+        version = wait_healthy(url, process, timeout, on_tick)
+    except BaseException as exc:
+        stop()
+        if isinstance(exc, ServerUnavailable):
+            raise ServerUnavailable(f"{exc}; {_log_tail(log_path)}") from None
+        raise
+    atexit.register(stop)
+    return ServerState(url, process.pid, port, version, time.time(), str(data_dir), str(log_path))
 
 
 def ensure(

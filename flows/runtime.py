@@ -75,10 +75,10 @@ def prefect_api(no_server: bool, console: Console) -> Iterator[Runtime]:
     try:
         if no_server_requested(no_server):
             wait.begin("starting a temporary Prefect server for this run…")
-            with prefect_server.temporary(timeout=timeout, on_tick=wait.tick) as state:
-                wait.end()
-                _use(state.url)
-                yield Runtime("temporary", state.url)
+            state = prefect_server.temporary(timeout=timeout, on_tick=wait.tick)
+            wait.end()
+            _use(state.url)
+            yield Runtime("temporary", state.url)
             return
         state, started = prefect_server.ensure(
             timeout=timeout,

@@ -21,9 +21,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flows.cli import UsageParser
+from flows.usage_parser import UsageParser
 from tasks.core.errors import SafePushError, UsageError
 from tasks.core.openapi import looks_like_openapi
+from tasks.core.run_scope import run_scope
 from tasks.platforms.base import Platform
 from tasks.schema.diff import Finding, breaking, diff_schemas, format_findings, has_component
 
@@ -167,8 +168,9 @@ def main(argv: list[str], *, platform: Platform | None = None) -> int:
         return opened[0]
 
     try:
-        old = load_document(args.old, "OLD", platform_for_refs)
-        new = load_document(args.new, "NEW", platform_for_refs)
+        with run_scope():  # a platform opened for OLD or NEW closes when the command ends
+            old = load_document(args.old, "OLD", platform_for_refs)
+            new = load_document(args.new, "NEW", platform_for_refs)
         if not has_component(old, train=args.train) and not has_component(new, train=args.train):
             wanted = "TrainingInput/TrainingOutput" if args.train else "Input/Output"
             raise _InputError(f"neither OLD nor NEW defines {wanted}; nothing to compare")
@@ -176,11 +178,6 @@ def main(argv: list[str], *, platform: Platform | None = None) -> int:
     except (_InputError, UsageError) as exc:
         print(f"{PROG}: {_one_line(exc)}", file=sys.stderr)
         return 2
-    finally:
-        if opened:
-            from tasks.platforms import close_all
-
-            close_all()
 
     text = render(findings, args.json)
     if text:

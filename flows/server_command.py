@@ -9,7 +9,7 @@ import sys
 import time
 
 from flows import prefect_server
-from flows.cli import UsageParser
+from flows.usage_parser import UsageParser
 from tasks.core.errors import UsageError
 
 

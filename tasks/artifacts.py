@@ -93,7 +93,7 @@ def publish_report(report: dict[str, Any]) -> None:
         )
 
 
-class Progress:
+class ProgressArtifact:
     """A progress artifact that follows fuzz predictions as they finish."""
 
     def __init__(self, model: str, total: int, what: str) -> None:

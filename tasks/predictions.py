@@ -3,65 +3,56 @@
 Each run of `predict` is named for what it is ("fuzz 7", "test case 2 (exact_string)",
 "compare: live") and ends Failed when its verdict is a failure, so the Prefect UI shows which
 predictions broke. The record travels either as the return value or inside the
-PredictionFailed exception, so the flow reports every failure however the run ended.
+PredictionFailed exception, so the flow reports every failure however the run ended. The
+verdict itself is pure logic (tasks.outputs.verdict).
 
-Caching: a prediction whose inputs carry a seed is deterministic, so its passing record is
-cached by (platform, model, version, inputs, judge); a rerun after a fix does not pay for it
-again. Failed, timed-out and canceled runs are never cached (only Completed task runs are),
-and neither are expected-error cases, trainings or unseeded predictions.
+Caching: a prediction whose inputs carry a seed is cached by (platform, model, version,
+inputs, judge) when it passed; a rerun after a fix does not pay for it again. Failed,
+timed-out and canceled runs are never cached (only Completed task runs are), and neither are
+expected-error cases, trainings, unseeded predictions or repeat runs (`fresh`).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
-from prefect import get_run_logger, task
+from prefect import get_run_logger, task, unmapped
+from prefect.futures import PrefectFuture
 from prefect.runtime import task_run
 from prefect.states import Cancelled
 from prefect.utilities.urls import url_for
 
-from tasks.ai.client import AIError, make_ai
+from tasks.core.config import ModeView
 from tasks.core.errors import SafePushError
+from tasks.core.job import Job
 from tasks.core.platform_data import PlatformSpec, RunResult
 from tasks.core.results import PredictionFailed, PredictionRecord
 from tasks.core.run_scope import current
-from tasks.outputs.checkers import check_output
 from tasks.outputs.files import content_keyed
+from tasks.outputs.verdict import Judge, judge_result
 from tasks.platforms import get_platform
 from tasks.policies import KeyedBy, where
 
-JudgeKind = Literal["run", "fuzz", "case"]
 CACHE_EXPIRATION = timedelta(days=7)
 
 
-@dataclass(frozen=True)
-class Judge:
-    """How a prediction is judged: "run" (must succeed: one side of a comparison), "fuzz"
-    (must succeed with a non-empty output) or "case" (the test case's checker)."""
-
-    kind: JudgeKind
-    case: dict[str, Any] = field(default_factory=dict)
-    ai_model: str | None = None
-
-    @property
-    def expects_error(self) -> bool:
-        return self.kind == "case" and self.case.get("error_contains") is not None
-
-
-def is_deterministic(inputs: dict[str, Any]) -> bool:
+def has_seed(inputs: dict[str, Any]) -> bool:
     return inputs.get("seed") is not None
 
 
 def _cache_material(parameters: dict[str, Any]) -> Any:
     """What decides a seeded prediction's record: the version, the inputs (files by their
     content, so a changed file is a new prediction), and how it is judged. None (never
-    cached) for trainings, expected-error cases, unseeded inputs, or unreadable files."""
+    cached) for trainings, expected-error cases, unseeded inputs, fresh runs (a second run
+    asked for to see whether the model repeats itself), or unreadable files."""
     judge: Judge = parameters["judge"]
     inputs = parameters["inputs"]
-    if parameters.get("destination") or judge.expects_error or not is_deterministic(inputs):
+    if parameters.get("fresh") or parameters.get("destination"):
+        return None
+    if judge.expects_error or not has_seed(inputs):
         return None
     try:
         keyed_inputs = content_keyed(inputs)
@@ -79,52 +70,6 @@ def _cache_material(parameters: dict[str, Any]) -> Any:
     ]
 
 
-def is_empty(output: Any) -> bool:
-    return output is None or output == "" or output == [] or output == {}
-
-
-def empty_input(inputs: dict[str, Any]) -> bool:
-    """Every text, list and object input is empty: then an empty output may be right."""
-    sized = [v for v in inputs.values() if isinstance(v, str | list | dict)]
-    return bool(sized) and all(is_empty(v) for v in sized)
-
-
-def run_verdict(result: RunResult, timeout: float) -> tuple[bool, str]:
-    """The seed tool's fuzz verdict: an error, a timeout or an empty output fails."""
-    if result.status == "timeout":
-        return False, f"timed out after {timeout:g}s"
-    if result.status == "canceled":
-        return False, result.error or "canceled"
-    if result.status != "succeeded":
-        return False, f"error: {result.error or 'no error message'}"
-    if is_empty(result.output):
-        return False, "empty output"
-    return True, ""
-
-
-def judge_result(
-    judge: Judge, result: RunResult, timeout: float, inputs: dict[str, Any] | None = None
-) -> tuple[str, str]:
-    """(verdict, message) for a finished run: passed, failed or unverified."""
-    if judge.kind == "fuzz":
-        ok, why = run_verdict(result, timeout)
-        if not ok and why == "empty output" and empty_input(inputs):
-            return "unverified", "empty output for an empty input (may be right)"
-        return ("passed", "") if ok else ("failed", why)
-    if judge.kind == "run":
-        ok, why = run_verdict(result, timeout)
-        if ok or (result.status == "succeeded" and why == "empty output"):
-            return "passed", ""
-        return "failed", why
-    try:
-        verdict = check_output(judge.case, result, ai=make_ai(judge.ai_model))
-    except AIError as exc:  # the AI could not decide after its own retries: not a pass
-        return "failed", f"checker error: {exc}"
-    if verdict.unverified:
-        return "unverified", verdict.message
-    return ("passed" if verdict.passed else "failed"), verdict.message
-
-
 def browsable_url(url: str | None) -> str | None:
     """A link a browser can open: the platform's page for the run (Replicate), else this task
     run's page in the Prefect UI (a local run's record is a file on the runner)."""
@@ -133,7 +78,9 @@ def browsable_url(url: str | None) -> str | None:
     return url_for("task-run", obj_id=task_run.id) if task_run.id else None
 
 
-def _record(stage: str, label: str, inputs: dict[str, Any], result: RunResult) -> PredictionRecord:
+def _record(
+    stage: str, label: str, inputs: dict[str, Any], result: RunResult, version: str
+) -> PredictionRecord:
     return PredictionRecord(
         stage=stage,
         label=label,
@@ -143,10 +90,12 @@ def _record(stage: str, label: str, inputs: dict[str, Any], result: RunResult) -
         seconds=result.seconds,
         id=result.id or None,
         url=browsable_url(result.url),
+        version=version,
         output=result.output,
         remote_output=result.remote_output,
         error=result.error,
         logs=result.logs,
+        predict_seconds=result.predict_seconds,
     )
 
 
@@ -169,16 +118,18 @@ def predict(
     label: str,
     destination: str | None = None,
     fail_fast: bool = False,
+    fresh: bool = False,
 ) -> PredictionRecord:
     """Run one prediction (with `destination`: one training) and judge it.
 
     With `fail_fast`, a failed verdict stops the whole run from here, in the worker, so no
-    queued prediction starts while the flow catches up.
+    queued prediction starts while the flow catches up. `fresh` only keeps it out of the
+    cache (see _cache_material).
     """
     scope = current()
     if scope.stopped():
         skipped = PredictionRecord(stage, label, inputs, "skipped", "canceled")
-        skipped.message = f"not started: {scope.reason}"
+        skipped = skipped.with_verdict("skipped", f"not started: {scope.reason}")
         return Cancelled(message=skipped.message, data=skipped)  # type: ignore[return-value]
     platform = get_platform(spec)
     started = time.monotonic()
@@ -186,12 +137,13 @@ def predict(
         result = platform.train(ref, version_id, destination, inputs, timeout)
     else:
         result = platform.predict(ref, version_id, inputs, timeout)
-    record = _record(stage, label, inputs, result)
+    record = _record(stage, label, inputs, result, version_id)
     if result.status == "canceled" and scope.stopped():
-        record.verdict, record.message = "skipped", f"canceled: {scope.reason}"
+        record = record.with_verdict("skipped", f"canceled: {scope.reason}")
         scope.observer.prediction_done(stage, True)
         return Cancelled(message=record.message, data=record)  # type: ignore[return-value]
-    record.verdict, record.message = judge_result(judge, result, timeout, inputs)  # type: ignore[assignment]
+    verdict, message = judge_result(judge, result, timeout, inputs)
+    record = record.with_verdict(verdict, message)
     if spec.verbosity >= 2:
         get_run_logger().info(
             "%s: %s %s in %.1fs%s",
@@ -209,3 +161,79 @@ def predict(
             scope.cancel_inflight()
         raise PredictionFailed(record)
     return record
+
+
+def record_from_future(
+    future: PrefectFuture, stage: str, label: str, inputs: dict[str, Any]
+) -> PredictionRecord:
+    """The record of a finished prediction task, whatever its final state."""
+    future.wait()
+    value = future.state.result(raise_on_failure=False)
+    if isinstance(value, PredictionRecord):
+        return value
+    if isinstance(value, PredictionFailed):
+        return value.record
+    return PredictionRecord(
+        stage, label, inputs, "failed", "error", message=f"{type(value).__name__}: {value}"
+    )
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """How one mode of a job submits predictions to the shared pool of `parallel` workers:
+    its timeout, its destination (trainings), fail-fast and --refresh applied once."""
+
+    job: Job
+    view: ModeView
+
+    def _task(self) -> Any:
+        return predict.with_options(refresh_cache=True) if self.job.options.refresh else predict
+
+    def submit(
+        self,
+        ref: str,
+        version: str,
+        inputs: dict[str, Any],
+        judge: Judge,
+        stage: str,
+        label: str,
+        *,
+        fresh: bool = False,
+    ) -> PrefectFuture:
+        return self._task().submit(
+            self.job.spec,
+            ref,
+            version,
+            inputs,
+            self.view.timeout,
+            judge,
+            stage=stage,
+            label=label,
+            destination=self.view.destination,
+            fail_fast=self.job.options.fail_fast,
+            fresh=fresh,
+        )
+
+    def map(
+        self,
+        ref: str,
+        version: str,
+        payloads: list[dict[str, Any]],
+        judge: Judge,
+        stage: str,
+        labels: list[str],
+    ) -> list[PrefectFuture]:
+        return list(
+            self._task().map(
+                unmapped(self.job.spec),
+                unmapped(ref),
+                unmapped(version),
+                payloads,
+                unmapped(self.view.timeout),
+                unmapped(judge),
+                stage=unmapped(stage),
+                label=labels,
+                destination=unmapped(self.view.destination),
+                fail_fast=unmapped(self.job.options.fail_fast),
+            )
+        )

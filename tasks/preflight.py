@@ -19,9 +19,9 @@ def platform_problems(job: Job) -> list[str]:
     except SafePushError as exc:
         return [str(exc)]
     problems: list[str] = []
-    checks_model = job.spec.kind == "replicate" and not job.options.push_official_model
+    checks_model = not platform.creates_models and not job.options.push_official_model
     if checks_model and platform.get_model(job.model) is None:
-        problems.append(f"model {job.model} does not exist on Replicate: create it first")
+        problems.append(f"model {job.model} does not exist on {job.spec.kind}: create it first")
     return problems
 
 

@@ -17,7 +17,7 @@ from tasks.core.platform_data import PlatformSpec, PushOptions
 from tasks.core.results import StageFailed, StageResult
 from tasks.platforms import get_platform
 from tasks.platforms.cog_dir import digest
-from tasks.test_model import push
+from tasks.staging import push
 
 
 @dataclass(frozen=True)

@@ -81,3 +81,12 @@ def outputs_in_tmp(tmp_path, monkeypatch) -> Path:
     read inside the tool's home (tasks.outputs.files.trusted_roots)."""
     monkeypatch.setenv("COG_SAFE_PUSH_HOME", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch):
+    """The in-memory fake platform (tests/fakes/platform.py), registered as kind "fake"."""
+    from tests.fakes.platform import FakeWorld, install
+
+    monkeypatch.setenv("COG_SAFE_PUSH_HOME", str(tmp_path / "home"))
+    return install(FakeWorld())

@@ -79,14 +79,13 @@ def make_ai(model: str | None) -> AI | None:
     return AI(model=model) if ai_available() else None
 
 
-def _image_block(ref: str | Path) -> dict[str, Any]:
-    """A base64 image content block for a path, file:// URL, data: URI or http(s) URL."""
+def _image_block(image: Path | bytes) -> dict[str, Any]:
+    """A base64 image content block for an image file (or its bytes). Callers open output
+    references themselves (tasks.outputs.files), so the AI client reads no model output."""
     from PIL import Image
 
-    from tasks.outputs.files import resolve
-
-    path = resolve(ref)
-    data = path.read_bytes()
+    data = image if isinstance(image, bytes) else image.read_bytes()
+    name = "the image" if isinstance(image, bytes) else image.name
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt = img.format or ""
@@ -101,7 +100,7 @@ def _image_block(ref: str | Path) -> dict[str, Any]:
                 converted.save(buf, format="PNG", optimize=True)
                 data, media = buf.getvalue(), "image/png"
     except (OSError, SyntaxError, ValueError) as exc:
-        raise AIError(f"cannot attach {path.name} as an image: {exc}") from None
+        raise AIError(f"cannot attach {name} as an image: {exc}") from None
     return {
         "type": "image",
         "source": {"type": "base64", "media_type": media, "data": base64.b64encode(data).decode()},
@@ -227,13 +226,13 @@ class AI:
             time.sleep(self._delay(attempt, retry_after))
             attempt += 1
 
-    def _first_message(self, prompt: str, images: Sequence[str | Path]) -> dict[str, Any]:
-        content: list[dict[str, Any]] = [_image_block(ref) for ref in images]
+    def _first_message(self, prompt: str, images: Sequence[Path | bytes]) -> dict[str, Any]:
+        content: list[dict[str, Any]] = [_image_block(image) for image in images]
         content.append({"type": "text", "text": prompt})
         return {"role": "user", "content": content}
 
     def ask(
-        self, prompt: str, *, system: str | None = None, images: Sequence[str | Path] = ()
+        self, prompt: str, *, system: str | None = None, images: Sequence[Path | bytes] = ()
     ) -> str:
         """The text of Claude's answer (thinking blocks are ignored)."""
         return self._create([self._first_message(prompt, images)], system)
@@ -243,7 +242,7 @@ class AI:
         prompt: str,
         *,
         system: str | None = None,
-        images: Sequence[str | Path] = (),
+        images: Sequence[Path | bytes] = (),
         check: Callable[[Any], None] | None = None,
     ) -> Any:
         """Parsed JSON answer; a malformed answer (or one `check` rejects) is re-asked."""
@@ -271,7 +270,7 @@ class AI:
             ]
         raise AIError(f"the AI gave no usable JSON after {self.max_reasks + 1} attempts: {problem}")
 
-    def ask_yes_no(self, prompt: str, *, images: Sequence[str | Path] = ()) -> tuple[bool, str]:
+    def ask_yes_no(self, prompt: str, *, images: Sequence[Path | bytes] = ()) -> tuple[bool, str]:
         """A structured verdict: (True for yes, the model's reason)."""
         value = self.ask_json(
             f"{prompt}\n\n{_VERDICT_INSTRUCTIONS}", images=images, check=_check_verdict
@@ -279,7 +278,7 @@ class AI:
         return value["verdict"].strip().lower() == "yes", value["reason"].strip()
 
     def ask_yes_no_majority(
-        self, prompt: str, *, images: Sequence[str | Path] = ()
+        self, prompt: str, *, images: Sequence[Path | bytes] = ()
     ) -> tuple[bool, str]:
         """Majority of three: ask until two answers agree (two calls, or three on a split).
 

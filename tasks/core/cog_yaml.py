@@ -20,7 +20,7 @@ class CogYaml:
 
     def file_of(self, kind: str) -> Path:
         """The Python file behind the predict or train reference."""
-        ref = self.predict if kind == "predict" else self.train
+        ref = self.refs().get(kind)
         if not ref:
             raise UsageError(f"{self.path} has no '{kind}' entry")
         return self.path.parent / ref.split(":", 1)[0]

@@ -7,8 +7,9 @@ is one line a person can act on.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -27,7 +28,9 @@ InputValue = Any
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    """Unknown fields are errors; frozen, because a run's settings never change under it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class TestCase(_Strict):
@@ -160,12 +163,45 @@ class Config(_Strict):
         return f"{self.resolved_test_model}-dest"
 
     @property
-    def modes(self) -> list[str]:
+    def modes(self) -> list[ModeName]:
         """What a run checks, in order: training if configured, then prediction if configured
         or if nothing is (a config without either section checks predictions)."""
         return (["train"] if self.train else []) + (
             ["predict"] if self.predict or not self.train else []
         )
+
+    def mode(self, name: ModeName) -> ModeView:
+        """The settings of one mode, so that no caller has to ask which mode it is in."""
+        if name == "train":
+            train = self.train or TrainConfig()
+            return ModeView(
+                name="train",
+                train=True,
+                prefix="train ",
+                timeout=float(train.train_timeout),
+                fuzz=train.fuzz or FuzzConfig(iterations=0),
+                test_cases=tuple(train.test_cases),
+                destination=self.resolved_destination,
+                destination_hardware=train.destination_hardware,
+                compare_outputs=False,  # a training has no live counterpart to run
+            )
+        predict = self.predict or PredictConfig()
+        return ModeView(
+            name="predict",
+            train=False,
+            prefix="",
+            timeout=float(predict.predict_timeout),
+            fuzz=predict.fuzz or FuzzConfig(iterations=0),
+            test_cases=tuple(predict.test_cases),
+            destination=None,
+            destination_hardware=None,
+            compare_outputs=predict.compare_outputs,
+        )
+
+    @property
+    def views(self) -> list[ModeView]:
+        """The modes a run checks, in order, as views."""
+        return [self.mode(name) for name in self.modes]
 
     def push_options(self) -> PushOptions:
         return PushOptions(
@@ -186,6 +222,35 @@ class Config(_Strict):
             min_instances=dep.min_instances,
             max_instances=dep.max_instances,
         )
+
+
+ModeName = Literal["predict", "train"]
+
+
+@dataclass(frozen=True)
+class ModeView:
+    """One mode (predict or train) of a run, resolved: what the stages of that mode need.
+
+    Built by `Config.mode`; the stages read its fields instead of branching on the mode.
+    """
+
+    name: ModeName
+    train: bool  # trainings (into `destination`) rather than predictions
+    prefix: str  # stage and label prefix: "train " or ""
+    timeout: float  # seconds per prediction or training
+    fuzz: FuzzConfig
+    test_cases: tuple[TestCase, ...]
+    destination: str | None  # where trainings write their versions
+    destination_hardware: str | None
+    compare_outputs: bool  # run the same inputs on the live version and compare
+
+    def stage(self, name: str) -> str:
+        """A stage's name in this mode: "fuzz", or "train fuzz"."""
+        return self.prefix + name
+
+    @property
+    def inputs_component(self) -> str:
+        return "TrainingInput" if self.train else "Input"
 
 
 def check_names(config: Config) -> None:

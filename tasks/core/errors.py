@@ -7,6 +7,9 @@ TransientError -> worth retrying (network hiccup, 429, 5xx, AI overload).
 
 from __future__ import annotations
 
+# A run's report status -> the process exit code (flows.runtime adds 3: no Prefect server).
+EXIT_CODES = {"passed": 0, "failed": 1, "error": 2}
+
 
 class SafePushError(Exception):
     """Base class for every error the tool reports as one clean line."""

@@ -8,21 +8,30 @@ so it lives below all of them. A PlatformSpec is serialisable and never holds a 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-PlatformKind = Literal["local", "replicate"]
+from pydantic import Field
+
+PlatformKind = str  # "local", "replicate", or another kind registered in tasks.platforms
 RunStatus = Literal["succeeded", "failed", "canceled", "timeout"]
 
 
 @dataclass(frozen=True)
 class PlatformSpec:
-    """What a task needs to reach a platform. Never holds a token."""
+    """What a task needs to reach a platform. Never holds a token. The descriptions are what
+    the Prefect UI's run form shows for it."""
 
-    kind: PlatformKind
-    base_url: str | None = None  # replicate: API base URL (None -> client default)
-    registry: str | None = None  # local: registry directory
-    python: str | None = None  # local: interpreter that runs the models
-    verbosity: int = 0
+    kind: Annotated[PlatformKind, Field(description="Where models live: replicate or local")]
+    base_url: Annotated[
+        str | None, Field(description="replicate: the API's base URL; empty for the default")
+    ] = None
+    registry: Annotated[
+        str | None, Field(description="local: the directory that keeps pushed versions")
+    ] = None
+    python: Annotated[
+        str | None, Field(description="local: the interpreter that runs the models")
+    ] = None
+    verbosity: Annotated[int, Field(description="Log detail, 0-3")] = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +80,13 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.status == "succeeded"
+
+    @property
+    def predict_seconds(self) -> float:
+        """The model's own time for the run (Replicate's `predict_time` metric, which leaves
+        out queueing and a cold boot), else the wall time: what latency comparisons use."""
+        value = self.metrics.get("predict_time")
+        return float(value) if isinstance(value, int | float) and value >= 0 else self.seconds
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

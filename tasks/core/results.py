@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from tasks.core.errors import CheckFailed
@@ -12,9 +13,10 @@ StageStatus = Literal["passed", "failed", "warning", "skipped"]
 Verdict = Literal["passed", "failed", "unverified", "skipped"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class PredictionRecord:
-    """One prediction or training and the verdict on it."""
+    """One prediction or training and the verdict on it. Frozen: a new verdict is a new
+    record (`with_verdict`), so a record a task returned never changes under the flow."""
 
     stage: str
     label: str
@@ -30,25 +32,47 @@ class PredictionRecord:
     remote_output: Any = None
     error: str | None = None  # the run's own error message, whole
     logs: str = ""  # the model's logs (and traceback) for this run
+    predict_seconds: float | None = None  # the model's own time (no queue, no cold boot)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def with_verdict(self, verdict: Verdict, message: str, **changes: Any) -> PredictionRecord:
+        return replace(self, verdict=verdict, message=message, **changes)
 
-@dataclass
+
+@dataclass(frozen=True)
 class StageResult:
+    """What one stage found. Frozen; `replace` (or the helpers below) makes a changed copy."""
+
     name: str
     status: StageStatus
     error: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    predictions: list[PredictionRecord] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
+    predictions: tuple[PredictionRecord, ...] = ()
     seconds: float = 0.0
     detail: str | None = None  # what a passing stage did, e.g. "reused cached version"
     kind: Literal["check", "usage"] = "check"  # a failed "usage" stage is bad input: exit 2
 
+    def __post_init__(self) -> None:
+        # Accept any iterable from callers; keep tuples, so the record cannot be changed.
+        object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "predictions", tuple(self.predictions))
+
     @property
     def failed(self) -> bool:
         return self.status == "failed"
+
+    def timed(self, seconds: float) -> StageResult:
+        return replace(self, seconds=seconds)
+
+    def warned(self, warnings: Iterable[str]) -> StageResult:
+        """The stage with more warnings; a passing stage with any becomes a "warning"."""
+        added = tuple(warnings)
+        if not added:
+            return self
+        status: StageStatus = "warning" if self.status == "passed" else self.status
+        return replace(self, warnings=self.warnings + added, status=status)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -4,8 +4,9 @@ and whoever watches the run's progress.
 Why not module globals: a process that runs two flows (a served deployment, a test session)
 would otherwise stop, cancel and count each other's work. The safe_push flow opens a scope;
 everything below it (subflows, and task runs, whose threads copy the caller's context) finds
-it with `current()`. Code that runs outside any flow (the schema-diff command, unit tests)
-gets a process-wide default scope.
+it with `current()`. Code outside any flow that only reads the stop switch or counts AI
+usage (unit tests, the AI client on its own) gets a process-wide default scope; resources
+(platforms) need a real run scope (`current_run()`), so none outlives the work that opened it.
 """
 
 from __future__ import annotations
@@ -183,6 +184,15 @@ def current() -> RunScope:
     return _scope.get() or _process_scope
 
 
+def current_run() -> RunScope:
+    """The scope of the run this code belongs to; outside any run, an error. What a run opens
+    (platforms, model servers) must close with the run, never with the process."""
+    scope = _scope.get()
+    if scope is None:
+        raise RuntimeError("no run is open: wrap the work in run_scope()")
+    return scope
+
+
 @contextlib.contextmanager
 def run_scope() -> Iterator[RunScope]:
     """Open a fresh scope for one run; its resources are closed when the run ends."""
@@ -203,8 +213,3 @@ def watched_by(observer: Observer) -> Iterator[None]:
         yield
     finally:
         _observer.reset(token)
-
-
-def close_process_scope() -> None:
-    """Release what code outside any run opened (the schema-diff command, tests)."""
-    _process_scope.close()

@@ -93,19 +93,18 @@ def local_problems(job: Job) -> list[str]:
         problems.append(str(exc))
     else:
         for mode in config.modes:
-            ref = cog.train if mode == "train" else cog.predict
-            if not ref:
+            if not cog.refs().get(mode):
                 problems.append(
                     f"{cog.path} has no '{mode}' entry but the config has a {mode} section"
                 )
             elif not cog.file_of(mode).is_file():
                 problems.append(f"{cog.file_of(mode)} named in cog.yaml does not exist")
-    for mode in ("train", "predict"):
-        for index, case in enumerate(job.test_cases(mode), start=1):
+    for view in config.views:
+        for index, case in enumerate(view.test_cases, start=1):
             try:
                 validate_case(case.checker_dict())
             except UsageError as exc:
-                problems.append(f"{mode} test case {index}: {exc}")
+                problems.append(f"{view.name} test case {index}: {exc}")
     if config.dockerfile and not (Path(job.cog_dir) / config.dockerfile).is_file():
         problems.append(f"dockerfile {config.dockerfile} does not exist")
     if job.needs_ai() and not os.environ.get("ANTHROPIC_API_KEY"):

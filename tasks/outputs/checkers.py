@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tasks.ai.client import DATA_NOTE, fenced
@@ -144,12 +145,13 @@ def _file_outputs(output: Any) -> list[Any]:
     return []
 
 
-def describe_file(ref: Any) -> tuple[str, bool]:
-    """One line of metadata for the AI (kind, format, dimensions, duration) and is-image."""
+def describe_file(ref: Any) -> tuple[str, Path | None]:
+    """One line of metadata for the AI (kind, format, dimensions, duration), and the file
+    itself when it is an image to attach."""
     try:
         path = resolve(ref)
     except SafePushError as exc:
-        return f"unreadable file ({exc})", False
+        return f"unreadable file ({exc})", None
     fmt = file_format(path)
     kind = kind_of_extension(fmt)
     line = f"{kind} file, format {fmt or 'unknown'}, {path.stat().st_size} bytes"
@@ -158,9 +160,9 @@ def describe_file(ref: Any) -> tuple[str, bool]:
 
         try:
             with Image.open(path) as img:
-                return f"{line}, {img.size[0]}x{img.size[1]} pixels, mode {img.mode}", True
+                return f"{line}, {img.size[0]}x{img.size[1]} pixels, mode {img.mode}", path
         except (UnidentifiedImageError, OSError):
-            return f"{line}, not decodable as an image", False
+            return f"{line}, not decodable as an image", None
     if kind in ("audio", "video"):
         from tasks.outputs.media import probe, read_wav
 
@@ -168,13 +170,13 @@ def describe_file(ref: Any) -> tuple[str, bool]:
         if wav is not None:
             return (
                 f"{line}, {wav.duration:.2f} s, {wav.rate} Hz, {wav.channels} channel(s)",
-                False,
+                None,
             )
         info = probe(path)
         if info is not None:
             extra = f", {info.width}x{info.height}" if info.width else ""
-            return f"{line}, {info.duration:.2f} s{extra}", False
-    return line, False
+            return f"{line}, {info.duration:.2f} s{extra}", None
+    return line, None
 
 
 def _without_files(output: Any, names: dict[int, str]) -> Any:
@@ -192,13 +194,13 @@ def _match_prompt(expectation: str, output: Any, ai: AI | None) -> CheckResult:
     if ai is None:
         raise UsageError("a match_prompt test case needs the AI: set ANTHROPIC_API_KEY")
     files = _file_outputs(output)
-    images: list[Any] = []
+    images: list[Path] = []
     names: dict[int, str] = {}
     lines: list[str] = []
     for number, ref in enumerate(files, start=1):
-        line, is_image = describe_file(ref)
-        if is_image:
-            images.append(ref)
+        line, image = describe_file(ref)
+        if image is not None:
+            images.append(image)
             line += f" (attached as image {len(images)})"
         names[id(ref)] = f"<file {number}>"
         lines.append(f"- file {number}: {line}")

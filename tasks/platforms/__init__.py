@@ -1,29 +1,56 @@
 """Platforms: where models live. `get_platform(spec)` returns the run's instance for a spec.
 
+Kinds are looked up in a table (`register_platform` adds one: the tests' in-memory fake is
+one), so no stage or flow ever branches on a platform's kind.
+
 One instance per run and spec matters: the local platform keeps one Cog server per version
 alive across tasks, and the Replicate platform tracks in-flight predictions so that an early
-exit can cancel them. Instances belong to the run's scope (tasks.core.run_scope), so two runs
-in one process never cancel or close each other's work.
+exit can cancel them. Instances belong to the run's scope (tasks.core.run_scope) and close
+with it, so two runs in one process never cancel or close each other's work; outside a run
+there is no platform to get.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from tasks.core.home import tool_home
 from tasks.core.platform_data import PlatformSpec
-from tasks.core.run_scope import current
+from tasks.core.run_scope import current_run
 from tasks.platforms.base import Platform
 
 __all__ = [
     "Platform",
-    "cancel_inflight",
-    "close_all",
     "default_registry",
     "get_platform",
     "platform_reason",
+    "register_platform",
     "resolve_spec",
 ]
+
+Factory = Callable[[PlatformSpec], Platform]
+
+
+def _local(spec: PlatformSpec) -> Platform:
+    from tasks.platforms.local.platform import LocalPlatform
+
+    return LocalPlatform(spec)
+
+
+def _replicate(spec: PlatformSpec) -> Platform:
+    from tasks.platforms.replicate.platform import ReplicatePlatform
+
+    return ReplicatePlatform(spec)
+
+
+# kind -> how to open it (imported on first use: the local platform's imports are heavy)
+_FACTORIES: dict[str, Factory] = {"local": _local, "replicate": _replicate}
+
+
+def register_platform(kind: str, factory: Factory) -> None:
+    """Make `kind` a platform: `factory(spec)` opens it for a run."""
+    _FACTORIES[kind] = factory
 
 
 def default_registry() -> str:
@@ -50,6 +77,8 @@ def resolve_spec(
         return PlatformSpec(
             kind="local", registry=default_registry(), python=python, verbosity=verbosity
         )
+    if kind in _FACTORIES:
+        return PlatformSpec(kind=kind, verbosity=verbosity)
     raise ValueError(f"unknown platform {kind!r}")
 
 
@@ -63,27 +92,12 @@ def platform_reason(spec: PlatformSpec, explicit: bool) -> str:
 
 
 def _open(spec: PlatformSpec) -> Platform:
-    if spec.kind == "local":
-        from tasks.platforms.local.platform import LocalPlatform
-
-        return LocalPlatform(spec)
-    if spec.kind == "replicate":
-        from tasks.platforms.replicate.platform import ReplicatePlatform
-
-        return ReplicatePlatform(spec)
-    raise ValueError(f"unknown platform {spec.kind!r}")
+    factory = _FACTORIES.get(spec.kind)
+    if factory is None:
+        raise ValueError(f"unknown platform {spec.kind!r}; known: {', '.join(sorted(_FACTORIES))}")
+    return factory(spec)
 
 
 def get_platform(spec: PlatformSpec) -> Platform:
-    """The current run's instance for `spec`, opened on first use."""
-    return current().resource(("platform", spec), lambda: _open(spec))
-
-
-def cancel_inflight() -> None:
-    """Cancel every run in flight on the current run's platforms, keeping them open."""
-    current().cancel_inflight()
-
-
-def close_all() -> None:
-    """Cancel in-flight runs and release every platform the current run opened."""
-    current().close()
+    """The current run's instance for `spec`, opened on first use and closed with the run."""
+    return current_run().resource(("platform", spec), lambda: _open(spec))

@@ -22,6 +22,9 @@ class Platform(Protocol):
     """Where models live. `ref` is always "owner/name"."""
 
     spec: PlatformSpec
+    # False where a model must exist before anything is pushed to it (Replicate: preflight
+    # says so at once); True where a push creates a missing model (the local registry).
+    creates_models: bool
 
     def check_credentials(self) -> None:
         """Raise UsageError when credentials are missing or rejected."""

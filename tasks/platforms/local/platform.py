@@ -154,6 +154,7 @@ class LocalPlatform:
     """Platform protocol over a registry directory and local coglet servers."""
 
     setup_timeout = 600.0
+    creates_models = True  # the registry creates a model on its first push
 
     def __init__(self, spec: PlatformSpec) -> None:
         root = spec.registry or str(tool_home())
@@ -327,17 +328,16 @@ class LocalPlatform:
         return work
 
     def _server(self, version: dict[str, Any], train: bool) -> CogServer:
-        predictor = version.get("train" if train else "predict")
+        mode = "train" if train else "predict"  # the cog.yaml key of the entry point
+        predictor = version.get(mode)
         if not predictor:
-            what = "train" if train else "predict"
-            raise UsageError(f"version {version['id']} of {version.get('model')} has no {what}:")
+            raise UsageError(f"version {version['id']} of {version.get('model')} has no {mode}:")
         weights = version.get("weights") or ""
         key = (version["snapshot"], train, weights)
         with self._lock:
             server = self._servers.get(key)
             if server is None:
                 env = {"COG_WEIGHTS": weights} if weights else {}
-                mode = "train" if train else "predict"
                 log = (
                     self.registry.root
                     / "logs"

@@ -73,6 +73,8 @@ def prepare_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
 class ReplicatePlatform:
     """The platform protocol on Replicate. One instance per run and spec."""
 
+    creates_models = False  # a model is created on replicate.com before its first push
+
     def __init__(
         self,
         spec: PlatformSpec,

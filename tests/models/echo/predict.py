@@ -23,6 +23,7 @@ class Predictor(BasePredictor):
         fail: bool = Input(default=False, description="Raise instead of answering"),
         show_pid: bool = Input(default=False, description="Append the worker's pid"),
     ) -> str:
+        print(f"echo: predicting {text!r}", flush=True)  # tests wait for this line
         deadline = time.monotonic() + sleep
         while time.monotonic() < deadline:  # short naps so that cancellation lands quickly
             time.sleep(0.02)

@@ -1,0 +1,361 @@
+"""The top-level safe_push flow: preflight, the model's lease, the train and/or predict flows on
+one pushed test version, then the push (and the deployment's update) only if every check
+passed. The command line (flows/cli.py) and the deployments (deployments/) both run it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.states import Failed, State
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.urls import url_for
+
+from flows.lease import LeaseTimeout, model_lease
+from flows.pipeline import CheckOutcome
+from flows.predict import predict_flow
+from flows.train import train_flow
+from tasks.artifacts import publish_report
+from tasks.compatibility import compatibility
+from tasks.core.config import Config
+from tasks.core.errors import EXIT_CODES, RunFailed, SafePushError, UsageError
+from tasks.core.job import Job
+from tasks.core.options import RunOptions
+from tasks.core.platform_data import PlatformSpec
+from tasks.core.results import StageResult
+from tasks.core.run_scope import run_scope
+from tasks.core.source import checkout
+from tasks.deployment import update_deployment
+from tasks.platforms import platform_reason, resolve_spec
+from tasks.preflight import preflight
+from tasks.push import Tested, push_official, push_version
+from tasks.report.render import build_report, junit_xml, overall_status
+from tasks.stage_runner import StageRunner
+from tasks.staging import ensure_model
+from tasks.versions import latest_version, version_schema
+
+TEST_ONLY_TAG = "test-only"  # a deployment with this tag never pushes, whatever its parameters
+
+
+class OneLineErrors(logging.Filter):
+    """Our own errors are one clear line in the logs, not a traceback: a failed check is a
+    verdict, not a crash. A run that ends Failed logs its summary as that line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, SafePushError):
+            if isinstance(exc, RunFailed):
+                record.msg, record.args = str(exc), ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+for _name in ("prefect.flow_runs", "prefect.task_runs"):
+    logging.getLogger(_name).addFilter(OneLineErrors())
+
+
+class _Run:
+    """One run of the flow: its job, its stages (one runner for all of them) and its report."""
+
+    def __init__(self, job: Job, runner: StageRunner) -> None:
+        self.job = job
+        self.runner = runner
+
+    def report(
+        self,
+        status: str,
+        pushed: bool = False,
+        version: str | None = None,
+        error: str | None = None,
+    ) -> dict[str, Any]:
+        stages = self.runner.stages
+        if status == "failed" and any(s.failed and s.kind == "usage" for s in stages):
+            status = "error"  # the config asked for something the model does not have
+        return build_report(
+            status=status,
+            pushed=pushed,
+            version=version,
+            stages=stages,
+            model=self.job.config.model,
+            test_model=self.job.test_model,
+            platform=self.job.spec.kind,
+            ai_usage=self.runner.scope.usage().to_dict(),
+            error=error,
+        )
+
+    def task_stage(self, name: str, call: Callable[[], State]) -> StageResult:
+        """A stage that is one task: its final state decides the stage."""
+        return self.runner.run(name, call)
+
+
+def _run(run: _Run) -> dict[str, Any]:
+    """Every stage of one run; returns the report. Never pushes after a failure."""
+    job = run.job
+    first = run.task_stage("preflight", lambda: preflight(job, return_state=True))
+    if first.failed:
+        return run.report("error", error=first.error)
+    if job.options.push_official_model:
+        return _push_official(run)
+    if job.options.no_push:
+        get_run_logger().info("test-only mode: nothing will be pushed to %s", job.model)
+        return _checks_and_push(run)
+    # A run that may push holds the model's lease from its first check to its push.
+    run.runner.begin("model lease")
+    try:
+        with model_lease(job.spec, job.model, on_wait=_waiting(run)) as waited:
+            if waited > 0:  # reported only when another run held it
+                detail = f"waited {waited:.1f} s for another run of {job.model}"
+                run.runner.finish(
+                    StageResult("model lease", "passed", seconds=waited, detail=detail)
+                )
+            else:
+                run.runner.dismiss("model lease")
+            return _checks_and_push(run)
+    except LeaseTimeout as exc:
+        run.runner.finish(StageResult("model lease", "failed", f"nothing pushed: {exc}"))
+        return run.report("failed", error=f"model lease: {exc}")
+
+
+def _waiting(run: _Run) -> Callable[[str], None]:
+    """Say it in the run's log and on the terminal: a run waiting silently looks hung."""
+
+    def say(message: str) -> None:
+        get_run_logger().warning(message)
+        run.runner.scope.observer.note(message)
+
+    return say
+
+
+def _push_official(run: _Run) -> dict[str, Any]:
+    """--push-official-model: push the directory to official_model, and do nothing else."""
+    job = run.job
+    ref = job.config.official_model or ""
+    ensured = ensure_model(job.spec, ref, job.config.test_hardware, return_state=True)
+    if not ensured.is_completed():
+        get_run_logger().warning(
+            "could not make sure %s exists (%s); pushing anyway", ref, ensured.message
+        )
+    state_of: list[State] = []
+
+    def push() -> State:
+        state_of.append(
+            push_official(job.spec, ref, job.cog_dir, job.config.push_options(), return_state=True)
+        )
+        return state_of[0]
+
+    stage = run.task_stage("push official model", push)
+    version = state_of[0].result() if not stage.failed and state_of[0].is_completed() else None
+    status = overall_status(run.runner.stages)
+    return run.report(
+        status, pushed=version is not None, version=version, error=_first_errors(run) or None
+    )
+
+
+def _outcome(state: State, name: str) -> CheckOutcome:
+    """A subflow's CheckOutcome whatever its final state; a usage error inside it is re-raised
+    (exit 2), anything else unexpected becomes a failed stage."""
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, CheckOutcome):
+        return value
+    if isinstance(value, UsageError):
+        raise value
+    message = f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else str(value)
+    return CheckOutcome(None, [StageResult(f"{name} flow", "failed", message)])
+
+
+@contextlib.contextmanager
+def without_heartbeats() -> Iterator[None]:
+    """Subflows run in this process, inside this flow run, whose own heartbeats already say
+    that the run is alive. Their heartbeat thread would only add a wait of up to a second
+    when each of them ends (Prefect joins it), on every run."""
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
+
+
+def _checks_and_push(run: _Run) -> dict[str, Any]:
+    job = run.job
+    config, options = job.config, job.options
+    outcomes: list[CheckOutcome] = []
+    runner = {"task_runner": ThreadPoolTaskRunner(max_workers=config.parallel)}
+    test_version: str | None = None
+    subflows = {"train": train_flow, "predict": predict_flow}
+    for mode in config.modes:
+        if options.fail_fast and any(o.failed for o in outcomes):
+            break
+        with without_heartbeats():
+            state = subflows[mode].with_options(**runner)(job, test_version, return_state=True)
+        outcomes.append(_outcome(state, mode))
+        test_version = outcomes[-1].test_version or test_version
+    for item in outcomes:
+        run.runner.stages += item.stages
+    if run.runner.failed:
+        get_run_logger().error("checks failed: nothing pushed to %s", config.model)
+        return run.report("failed", version=test_version, error=_first_errors(run))
+    if options.no_push:
+        return run.report("passed", version=test_version)
+    tested_digest = next((o.tested_digest for o in outcomes if o.tested_digest), None)
+    if test_version is None or tested_digest is None:
+        return run.report("failed", error="no tested version to push")
+    baseline = next((o.baseline for o in outcomes if o.test_version), None)
+    _recheck_baseline(run, baseline, test_version)
+    if run.runner.failed:
+        return run.report("failed", version=test_version, error=_first_errors(run))
+    tested = Tested(job.test_model, test_version, tested_digest)
+    pushed: list[State] = []
+
+    def push() -> State:
+        pushed.append(
+            push_version(
+                job.spec,
+                config.model,
+                job.cog_dir,
+                config.push_options(),
+                tested,
+                return_state=True,
+            )
+        )
+        return pushed[0]
+
+    push_stage = run.task_stage("push", push)
+    if push_stage.failed or not pushed[0].is_completed():
+        return run.report("failed", version=test_version, error=push_stage.error)
+    version = pushed[0].result()
+    deployment = config.deployment_spec()
+    if deployment is not None:
+        dep_stage = run.task_stage(
+            "deployment",
+            lambda: update_deployment(
+                job.spec, deployment, config.model, version, return_state=True
+            ),
+        )
+        if dep_stage.failed:
+            return run.report("failed", pushed=True, version=version, error=dep_stage.error)
+    return run.report("passed", pushed=True, version=version)
+
+
+def _recheck_baseline(run: _Run, baseline: str | None, test_version: str) -> None:
+    """Never push against a stale baseline: if the live model's latest version is no longer
+    the one the checks compared against, check compatibility against it again."""
+    job = run.job
+    live = latest_version(job.spec, job.model)
+    if (live.id if live else None) == baseline:
+        return
+    if live is None:
+        run.runner.finish(StageResult("live version", "failed", f"{job.model} lost its versions"))
+        return
+    get_run_logger().warning(
+        "the live version of %s changed during the run (%s -> %s): checking compatibility again",
+        job.model,
+        (baseline or "none")[:12],
+        live.id[:12],
+    )
+    new_doc = version_schema(job.spec, job.test_model, test_version)
+    for view in job.config.views:
+        name = view.stage(f"schema compatibility (against {live.id[:12]})")
+        run.task_stage(
+            name,
+            lambda name=name, view=view: compatibility(
+                live.openapi_schema,
+                new_doc,
+                view.train,
+                job.config.ignore_schema_compatibility,
+                name,
+                return_state=True,
+            ),
+        )
+
+
+def _first_errors(run: _Run) -> str:
+    return "; ".join(f"{s.name}: {s.error}" for s in run.runner.stages if s.failed)
+
+
+def write_outputs(report: dict[str, Any], options: RunOptions) -> None:
+    if options.report_json:
+        path = Path(options.report_json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    if options.junit_xml:
+        path = Path(options.junit_xml)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(junit_xml(report) + "\n")
+
+
+def verdict_line(report: dict[str, Any]) -> str:
+    """The run's outcome in one short line: the failed stages, not their whole errors."""
+    failed = [s["name"] for s in report["stages"] if s["status"] == "failed"]
+    if report["status"] == "error":
+        return f"cog-safe-push error: {(report.get('error') or '').splitlines()[0][:300]}"
+    if failed:
+        return f"cog-safe-push failed: {', '.join(failed)}; nothing pushed to {report['model']}"
+    return f"cog-safe-push {report['status']}"
+
+
+@flow(name="safe-push", flow_run_name="safe-push {config.model}", log_prints=True)
+def safe_push(
+    config: Config,
+    options: RunOptions | None = None,
+    source: str = ".",
+    git_ref: str | None = None,
+    subdirectory: str | None = None,
+    allowed_sources: list[str] | None = None,
+    platform: PlatformSpec | None = None,
+) -> dict[str, Any]:
+    """Prove a Cog model's new version works and is backwards compatible, then push it.
+
+    Args:
+        config: What to check and where to push: the fields of cog-safe-push.yaml.
+        options: How to run: test-only, platform, seed, fuzz generator, fail-fast, reports.
+        source: The Cog directory: a path on the machine running the flow, or a git URL.
+        git_ref: Branch, tag or commit to check out when `source` is a git URL.
+        subdirectory: The Cog directory inside `source`, when it is not at the top.
+        allowed_sources: Glob patterns `source` must match (set by a deployment, so that an
+            event cannot choose what is tested and pushed); empty allows any source.
+        platform: Where models live, as the caller resolved it (the command line does);
+            empty: resolved where the flow runs, from `options.platform` and the environment.
+    """
+    options = options or RunOptions()
+    if TEST_ONLY_TAG in (flow_run.tags or []):  # the nightly deployment never pushes
+        options = options.model_copy(update={"no_push": True, "push_official_model": False})
+    spec = platform or resolve_spec(
+        options.platform, python=options.python, verbosity=options.verbose
+    )
+    get_run_logger().info("cog-safe-push: %s", platform_reason(spec, options.platform is not None))
+    ui_url = url_for("flow-run", obj_id=flow_run.id) if flow_run.id else None
+    with run_scope() as scope:
+        scope.observer.run_started(ui_url)
+        try:
+            with (
+                scope.cancel_on_signals(),
+                checkout(source, git_ref, subdirectory, allowed_sources or ()) as cog_dir,
+            ):
+                job = Job(config=config, options=options, spec=spec, cog_dir=cog_dir)
+                report = _run(_Run(job, StageRunner(scope, options.fail_fast)))
+        except UsageError as exc:
+            report = build_report(
+                status="error",
+                pushed=False,
+                version=None,
+                stages=[],
+                model=config.model,
+                test_model=config.resolved_test_model,
+                platform=spec.kind,
+                error=str(exc),
+            )
+    report["flow_run_id"] = str(flow_run.id) if flow_run.id else None
+    report["flow_run_url"] = ui_url
+    write_outputs(report, options)
+    publish_report(report)
+    if report["status"] != "passed":
+        message = verdict_line(report)
+        failure = RunFailed(message, report, EXIT_CODES.get(report["status"], 1))
+        return Failed(message=message, data=failure)  # type: ignore[return-value]
+    return report

@@ -1,0 +1,43 @@
+"""Test-cases stage: each configured case runs on the test version and meets its checker.
+
+One task run per case, named for its checker ("test case 2 (exact_string)"), submitted at
+once to the shared pool of prediction workers and judged as it finishes.
+"""
+
+from __future__ import annotations
+
+from tasks.core.results import StageResult, stage_from_records
+from tasks.outputs.verdict import Judge
+from tasks.predictions import Predictions, record_from_future
+from tasks.stage_runner import Pending, StageRunner
+
+
+def submit_test_cases(runner: StageRunner, predictions: Predictions, test_version: str) -> Pending:
+    view, job = predictions.view, predictions.job
+    name = view.stage("test cases")
+    cases = view.test_cases
+    runner.begin(name, len(cases))
+    labels = [
+        f"{view.prefix}test case {index} ({case.describe()})"
+        for index, case in enumerate(cases, start=1)
+    ]
+    futures = [
+        predictions.submit(
+            job.test_model,
+            test_version,
+            dict(case.inputs),
+            Judge("case", case.checker_dict(), job.options.ai_model),
+            name,
+            label,
+        )
+        for case, label in zip(cases, labels, strict=True)
+    ]
+
+    def collect() -> StageResult:
+        records = [
+            record_from_future(future, name, label, dict(case.inputs))
+            for future, label, case in zip(futures, labels, cases, strict=True)
+        ]
+        return stage_from_records(name, records, 0.0)
+
+    return Pending(name, collect)

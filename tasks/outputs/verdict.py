@@ -1,0 +1,78 @@
+"""The verdict on one finished run: passed, failed or unverified, and why. Pure logic.
+
+A run is judged by what it is for (`Judge`): one side of a comparison must just succeed, a
+fuzz run must succeed with a non-empty output, and a test case must satisfy its checker
+(tasks.outputs.checkers). The prediction stage applies it; nothing here runs anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tasks.ai.client import AIError, make_ai
+from tasks.core.platform_data import RunResult
+from tasks.outputs.checkers import check_output
+
+JudgeKind = Literal["run", "fuzz", "case"]
+Verdict = Literal["passed", "failed", "unverified"]
+
+
+@dataclass(frozen=True)
+class Judge:
+    """How a prediction is judged: "run" (must succeed: one side of a comparison), "fuzz"
+    (must succeed with a non-empty output) or "case" (the test case's checker)."""
+
+    kind: JudgeKind
+    case: dict[str, Any] = field(default_factory=dict)
+    ai_model: str | None = None
+
+    @property
+    def expects_error(self) -> bool:
+        return self.kind == "case" and self.case.get("error_contains") is not None
+
+
+def is_empty(output: Any) -> bool:
+    return output is None or output == "" or output == [] or output == {}
+
+
+def empty_input(inputs: dict[str, Any] | None) -> bool:
+    """Every text, list and object input is empty: then an empty output may be right."""
+    sized = [v for v in (inputs or {}).values() if isinstance(v, str | list | dict)]
+    return bool(sized) and all(is_empty(v) for v in sized)
+
+
+def run_verdict(result: RunResult, timeout: float) -> tuple[bool, str]:
+    """The seed tool's fuzz verdict: an error, a timeout or an empty output fails."""
+    if result.status == "timeout":
+        return False, f"timed out after {timeout:g}s"
+    if result.status == "canceled":
+        return False, result.error or "canceled"
+    if result.status != "succeeded":
+        return False, f"error: {result.error or 'no error message'}"
+    if is_empty(result.output):
+        return False, "empty output"
+    return True, ""
+
+
+def judge_result(
+    judge: Judge, result: RunResult, timeout: float, inputs: dict[str, Any] | None = None
+) -> tuple[Verdict, str]:
+    """(verdict, message) for a finished run."""
+    if judge.kind == "fuzz":
+        ok, why = run_verdict(result, timeout)
+        if not ok and why == "empty output" and empty_input(inputs):
+            return "unverified", "empty output for an empty input (may be right)"
+        return ("passed", "") if ok else ("failed", why)
+    if judge.kind == "run":
+        ok, why = run_verdict(result, timeout)
+        if ok or (result.status == "succeeded" and why == "empty output"):
+            return "passed", ""
+        return "failed", why
+    try:
+        verdict = check_output(judge.case, result, ai=make_ai(judge.ai_model))
+    except AIError as exc:  # the AI could not decide after its own retries: not a pass
+        return "failed", f"checker error: {exc}"
+    if verdict.unverified:
+        return "unverified", verdict.message
+    return ("passed" if verdict.passed else "failed"), verdict.message
