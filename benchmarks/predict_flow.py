@@ -12,37 +12,23 @@ It starts its own Prefect server (SQLite in a temporary directory) unless PREFEC
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import shutil
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.harness import prefect_server, run_cli  # noqa: E402
+
 WORK = Path(tempfile.mkdtemp(prefix="cog-safe-push-bench-"))
 TOKEN = "r8_benchmark_token"
 MODEL, TEST_MODEL = "acme/hello", "acme/hello-test"
 PREDICTION_STAGES = {"compare outputs", "test cases", "fuzz"}
-
-
-@contextmanager
-def prefect_server():
-    if os.environ.get("PREFECT_API_URL"):
-        yield
-        return
-    from tests.prefect_server import free_port, running_server
-
-    os.environ["PREFECT_HOME"] = str(WORK / "prefect")
-    port = free_port()
-    os.environ["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
-    with running_server(port, WORK / "server.log"):
-        yield
 
 
 def hello(inputs: dict) -> str:
@@ -77,20 +63,6 @@ def gpu_seconds(fake, since: float | None = None, ids: set[str] | None = None) -
             start = max(start, since)
         total += max(0.0, end - start)
     return total
-
-
-def run_cli(model_dir: Path, *flags: str) -> tuple[int, dict, float]:
-    from flows.cli import main
-
-    report_path = WORK / "report.json"
-    cwd = os.getcwd()
-    os.chdir(model_dir)
-    started = time.monotonic()
-    try:
-        code = main(["--platform", "replicate", "--report-json", str(report_path), *flags])
-    finally:
-        os.chdir(cwd)
-    return code, json.loads(report_path.read_text()), time.monotonic() - started
 
 
 def main() -> None:
@@ -128,19 +100,19 @@ def main() -> None:
         "seed=7",
         "-v",
     ]
-    with prefect_server(), FakeReplicate(token=TOKEN) as fake:
+    with prefect_server(WORK), FakeReplicate(token=TOKEN) as fake:
         os.environ["REPLICATE_BASE_URL"] = fake.url
         os.environ["FAKE_REPLICATE_URL"] = fake.url
         fake.add_model(MODEL)
         fake.set_behaviour(MODEL, hello)
         fake.set_behaviour(TEST_MODEL, hello)
         # A live version to compare against (not measured).
-        assert run_cli(model_dir, "--fuzz-iterations", "0")[0] == 0
+        assert run_cli(model_dir, WORK, "--fuzz-iterations", "0")[0] == 0
 
         fake.latency = args.latency
         fake.reset_counts()
         before = set(fake.runs)
-        code, report, wall = run_cli(model_dir, "--no-push", *common)
+        code, report, wall = run_cli(model_dir, WORK, "--no-push", *common)
         assert code == 0, report["error"]
         first_ids = set(fake.runs) - before
         predictions = len(first_ids)
@@ -161,7 +133,7 @@ def main() -> None:
         first_gpu = gpu_seconds(fake, ids=first_ids)
 
         before = set(fake.runs)
-        code, report, rerun_wall = run_cli(model_dir, "--no-push", *common)
+        code, report, rerun_wall = run_cli(model_dir, WORK, "--no-push", *common)
         rerun_ids = set(fake.runs) - before
         rerun_gpu = gpu_seconds(fake, ids=rerun_ids)
         push = next(s for s in report["stages"] if s["name"] == "push test model")
@@ -177,7 +149,7 @@ def main() -> None:
             before = set(fake.runs)
             # a fixed seed of its own per run, so no run replays another's cached predictions
             own = [*common[:-2], f"seed={100 + index}", "-v"]
-            code, report, failing_wall = run_cli(model_dir, "--no-push", *flags, *own)
+            code, report, failing_wall = run_cli(model_dir, WORK, "--no-push", *flags, *own)
             ids = set(fake.runs) - before
             # The first failed check, not the first failed run: an error_contains case fails on
             # purpose and passes its check.

@@ -22,11 +22,12 @@ from tasks.core.config import ModeName
 from tasks.core.job import Job
 from tasks.core.results import StageResult
 from tasks.core.run_scope import current
-from tasks.fuzzing import submit_fuzz
-from tasks.predictions import Predictions
+from tasks.fuzzing import plan_fuzz, submit_fuzz
+from tasks.live_side import LiveSide
+from tasks.predictions import Predictions, SharedRuns
 from tasks.schema.inputs import unknown_inputs
 from tasks.schema_lint import schema_lint
-from tasks.stage_runner import Pending, StageRunner
+from tasks.stage_runner import StageRunner
 from tasks.staging import ensure_model, push_test_model
 from tasks.versions import latest_version, version_schema
 
@@ -117,19 +118,24 @@ def _checks(job: Job, mode: ModeName, runner: StageRunner, outcome: CheckOutcome
         if runner.stopped:
             return
 
-    # 6. predictions: compare outputs, test cases, fuzz, sharing the workers
+    # 6. predictions: compare outputs (and latency), test cases, fuzz, sharing the workers
     predictions = Predictions(job, view)
-    pending: list[Pending] = []
-    if live is not None and view.compare_outputs:
-        pending.append(
-            submit_comparison(
-                runner, predictions, job.model, live.id, live.openapi_schema, test_version, new_doc
-            )
-        )
+    shared = SharedRuns()
     if view.destination and (view.test_cases or view.fuzz.iterations > 0):
         ensure_model(job.spec, view.destination, view.destination_hardware)
-    if view.test_cases:
-        pending.append(submit_test_cases(runner, predictions, test_version))
-    if view.fuzz.iterations > 0:
-        pending.append(submit_fuzz(runner, predictions, test_version, new_doc))
-    runner.collect(pending)
+    live_side = (
+        LiveSide(predictions, job.model, live.id, live.openapi_schema)
+        if live is not None and view.differential
+        else None
+    )
+    plan = plan_fuzz(predictions, new_doc) if view.fuzz.iterations > 0 else None
+    cases = (
+        submit_test_cases(runner, predictions, test_version, shared) if view.test_cases else None
+    )
+    fuzz = submit_fuzz(runner, predictions, test_version, plan, live_side, shared) if plan else None
+    comparison = None
+    if live_side is not None and view.compare_outputs:
+        comparison = submit_comparison(
+            runner, predictions, live_side, test_version, new_doc, plan, shared
+        )
+    runner.collect([stage for stage in (comparison, cases, fuzz) if stage is not None])

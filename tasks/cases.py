@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from tasks.core.results import StageResult, stage_from_records
 from tasks.outputs.verdict import Judge
-from tasks.predictions import Predictions, record_from_future
+from tasks.predictions import Predictions, SharedRuns, record_from_future
 from tasks.stage_runner import Pending, StageRunner
 
 
-def submit_test_cases(runner: StageRunner, predictions: Predictions, test_version: str) -> Pending:
+def submit_test_cases(
+    runner: StageRunner,
+    predictions: Predictions,
+    test_version: str,
+    shared: SharedRuns | None = None,
+) -> Pending:
+    """Submit every case now (each also offered to `shared`); judge them when collected."""
     view, job = predictions.view, predictions.job
     name = view.stage("test cases")
     cases = view.test_cases
@@ -32,6 +38,10 @@ def submit_test_cases(runner: StageRunner, predictions: Predictions, test_versio
         )
         for case, label in zip(cases, labels, strict=True)
     ]
+    if shared is not None:
+        for case, future, label in zip(cases, futures, labels, strict=True):
+            if case.error_contains is None:
+                shared.add(dict(case.inputs), future, label)
 
     def collect() -> StageResult:
         records = [

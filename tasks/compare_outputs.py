@@ -1,101 +1,244 @@
-"""Compare-outputs stage: the same inputs on the live and the test version must give equal or
-equivalent outputs (tasks.outputs.compare). The two predictions are task runs of their own
-("compare: live", "compare: test"); the `compare` task judges their outputs.
+"""Compare-outputs stage: the same inputs on the live and the test version, judged against how
+the live version itself behaves (tasks.outputs.compare.compare_with_live), then a latency
+stage over the same pairs.
+
+Which inputs: `compare_inputs` of them (tasks.fuzz.compare_inputs). The test side of a test
+case or fuzz input is the run that stage already makes; only what no stage runs (required
+inputs only) is run on the test version here. Where the two outputs differ, live runs the
+input a second time, all such repeats at once: if live repeats itself exactly, the test
+version must match it exactly; if live varies, its own variation is the yardstick.
+
+Failures: a test failure that live shares is pre-existing (a warning, unless
+`fail_on_preexisting`); one live does not have is a regression. The report says what each
+comparison cost and which evidence decided it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, replace
 
 from prefect import task
+from prefect.futures import PrefectFuture
 
 from tasks.ai.client import AIError, make_ai
-from tasks.core.results import PredictionFailed, PredictionRecord, stage_from_records
-from tasks.fuzz.compare_inputs import compare_inputs
-from tasks.outputs.compare import compare_outputs
+from tasks.core.results import (
+    PredictionFailed,
+    PredictionRecord,
+    StageResult,
+    first_line,
+    stage_from_records,
+)
+from tasks.fuzz.compare_inputs import CompareInput, compare_inputs
+from tasks.fuzzing import FuzzPlan
+from tasks.live_side import LiveSide
+from tasks.outputs.compare import MISSING, compare_with_live, identical
+from tasks.outputs.latency import latency_stage
 from tasks.outputs.verdict import Judge
-from tasks.predictions import Predictions, has_seed, record_from_future
+from tasks.predictions import Predictions, SharedRuns, record_from_future
 from tasks.stage_runner import Pending, StageRunner
 
 
-@task(name="compare outputs", task_run_name="{stage_name}")
+@task(name="compare outputs", task_run_name="{label}")
 def compare(
     live: PredictionRecord,
     test: PredictionRecord,
-    deterministic: bool,
+    live_again: PredictionRecord | None,
     ai_model: str | None,
     stage_name: str,
+    label: str,
 ) -> PredictionRecord:
-    record = PredictionRecord(
-        stage=stage_name,
-        label="live vs test",
+    """Judge two successful runs of one input (and live's second run, when there is one)."""
+    record = _pair_record(stage_name, label, test)
+    again = (
+        live_again.output
+        if live_again is not None and live_again.status == "succeeded"
+        else MISSING
+    )
+    try:
+        comparison = compare_with_live(live.output, test.output, again, ai=make_ai(ai_model))
+    except AIError as exc:
+        return record.with_verdict("unverified", f"the AI could not judge: {exc}")
+    message = "; ".join(part for part in [comparison.evidence, *comparison.messages] if part)
+    if comparison.verdict == "mismatch":
+        raise PredictionFailed(
+            record.with_verdict("failed", f"outputs differ from the live version: {message}")
+        )
+    verdict = "unverified" if comparison.verdict == "unverified" else "passed"
+    return record.with_verdict(verdict, message)
+
+
+def _pair_record(stage: str, label: str, test: PredictionRecord) -> PredictionRecord:
+    return PredictionRecord(
+        stage=stage,
+        label=label,
         inputs=test.inputs,
         verdict="passed",
         status=test.status,
         seconds=test.seconds,
         id=test.id,
         url=test.url,
+        version=test.version,
         output=test.output,
         remote_output=test.remote_output,
+        predict_seconds=test.predict_seconds,
     )
-    for name, side in (("live version", live), ("test version", test)):
-        if side.verdict == "failed":
-            failed = record.with_verdict(
-                "failed",
-                f"{name} prediction failed: {side.message}",
-                error=side.error,
-                logs=side.logs,
-            )
-            raise PredictionFailed(failed)
-    try:
-        comparison = compare_outputs(
-            live.output, test.output, deterministic=deterministic, ai=make_ai(ai_model)
-        )
-    except AIError as exc:
-        return record.with_verdict("unverified", f"the AI could not judge: {exc}")
-    message = "; ".join(comparison.messages)
-    if comparison.verdict == "mismatch":
-        raise PredictionFailed(
-            record.with_verdict("failed", f"outputs differ from the live version: {message}")
-        )
-    return record.with_verdict(
-        "unverified" if comparison.verdict == "unverified" else "passed", message
-    )
+
+
+@dataclass
+class _Pair:
+    item: CompareInput
+    label: str
+    live: PrefectFuture
+    test: PrefectFuture
+    test_owner: str | None  # the stage's run this reuses ("test case 1"), or None: our own
 
 
 def submit_comparison(
     runner: StageRunner,
     predictions: Predictions,
-    live_ref: str,
-    live_version: str,
-    live_doc: dict[str, Any],
+    live: LiveSide,
     test_version: str,
-    new_doc: dict[str, Any],
+    new_doc: dict,
+    plan: FuzzPlan | None,
+    shared: SharedRuns,
 ) -> Pending:
-    """Run the comparison input on both versions now; judge them when collected."""
+    """Run the comparison inputs on live now (and on the test version where no other stage
+    does); judge them, and the latency, when collected."""
     view, job = predictions.view, predictions.job
     name = view.stage("compare outputs")
-    runner.begin(name, 2)
-    inputs = compare_inputs(view, live_doc, new_doc, job.options.seed)
-    judge = Judge("run")
-    live_future = predictions.submit(live_ref, live_version, inputs, judge, name, "compare: live")
-    test_future = predictions.submit(
-        job.test_model, test_version, inputs, judge, name, "compare: test"
+    chosen = compare_inputs(
+        view, live.doc, new_doc, job.options.seed, plan.generated if plan else ()
     )
+    runner.begin(name, len(chosen))
+    pairs = []
+    for index, item in enumerate(chosen, start=1):
+        label = f"compare {index} ({item.source})"
+        live_future = live.run(item.inputs, f"{label}: live")
+        found = shared.get(item.on_test)
+        if found is not None:
+            test_future, owner = found
+        else:
+            test_future, owner = (
+                predictions.submit(
+                    job.test_model,
+                    test_version,
+                    item.on_test,
+                    Judge("run"),
+                    f"{name}: test runs",  # counted as comparisons, not as predictions
+                    f"{label}: test",
+                ),
+                None,
+            )
+        pairs.append(_Pair(item, label, live_future, test_future, owner))
 
-    def collect() -> Any:
-        live = record_from_future(live_future, name, "compare: live", inputs)
-        test = record_from_future(test_future, name, "compare: test", inputs)
-        if "skipped" in (live.verdict, test.verdict):
-            skipped = test if test.verdict == "skipped" else live
-            return stage_from_records(name, [skipped], 0.0)
-        state = compare(live, test, has_seed(inputs), job.options.ai_model, name, return_state=True)
-        record = state.result(raise_on_failure=False)
-        if isinstance(record, PredictionFailed):
-            record = record.record
-        elif not isinstance(record, PredictionRecord):
-            record = PredictionRecord(name, "live vs test", inputs, "failed", "error")
-            record = record.with_verdict("failed", f"comparison error: {state.message}")
-        return stage_from_records(name, [record], 0.0)
+    def collect() -> list[StageResult]:
+        return _collect(name, view.stage("latency"), pairs, predictions, live)
 
     return Pending(name, collect)
+
+
+def _collect(
+    name: str,
+    latency_name: str,
+    pairs: list[_Pair],
+    predictions: Predictions,
+    live: LiveSide,
+) -> list[StageResult]:
+    view, job = predictions.view, predictions.job
+    sides = [
+        (
+            record_from_future(p.live, name, f"{p.label}: live", p.item.inputs),
+            record_from_future(p.test, name, p.test_owner or f"{p.label}: test", p.item.on_test),
+        )
+        for p in pairs
+    ]
+    # Every pair whose outputs differ asks live once more, all at once: one more round.
+    repeats: dict[int, PrefectFuture] = {}
+    for index, (pair, (on_live, on_test)) in enumerate(zip(pairs, sides, strict=True)):
+        if _both_succeeded(on_live, on_test) and not identical(on_live.output, on_test.output):
+            repeats[index] = live.again(pair.item.inputs, f"{pair.label}: live again")
+    records: list[PredictionRecord] = []
+    timings: list[tuple[float, float]] = []
+    for index, (pair, (on_live, on_test)) in enumerate(zip(pairs, sides, strict=True)):
+        if _both_succeeded(on_live, on_test):
+            timings.append(
+                (
+                    on_live.predict_seconds or on_live.seconds,
+                    on_test.predict_seconds or on_test.seconds,
+                )
+            )
+        again = None
+        if index in repeats:
+            again = record_from_future(
+                repeats[index], name, f"{pair.label}: live again", pair.item.inputs
+            )
+        records.append(
+            _judge_pair(
+                pair, on_live, on_test, again, name, job.options.ai_model, view.fail_on_preexisting
+            )
+        )
+    stage = stage_from_records(name, records, 0.0)
+    own = sum(1 for p in pairs if p.test_owner is None)
+    cost = (
+        f"{len(pairs)} input(s) compared at a cost of {len(pairs) + len(repeats)} live "
+        f"prediction(s) ({len(repeats)} second run(s) of live) and {own} test prediction(s) "
+        f"of its own; {len(pairs) - own} test run(s) shared with test cases and fuzz"
+    )
+    compared = replace(stage, detail=cost)
+    latency = latency_stage(latency_name, timings, view.max_slowdown, view.fail_on_slowdown)
+    return [compared, latency]
+
+
+def _both_succeeded(on_live: PredictionRecord, on_test: PredictionRecord) -> bool:
+    return on_live.status == "succeeded" and on_test.status == "succeeded"
+
+
+def _judge_pair(
+    pair: _Pair,
+    on_live: PredictionRecord,
+    on_test: PredictionRecord,
+    again: PredictionRecord | None,
+    name: str,
+    ai_model: str | None,
+    blocking: bool,
+) -> PredictionRecord:
+    record = _pair_record(name, pair.label, on_test)
+    if "skipped" in (on_live.verdict, on_test.verdict):
+        return record.with_verdict("skipped", on_test.message or on_live.message or "stopped")
+    if on_test.status != "succeeded":
+        if pair.test_owner is not None:
+            return record.with_verdict(
+                "skipped", f"not compared: the test version failed here (see {pair.test_owner})"
+            )
+        error = first_line(on_test.error or on_test.message or on_test.status, 200)
+        if on_live.status != "succeeded":
+            live_error = first_line(on_live.error or on_live.message or on_live.status, 200)
+            verdict = "failed" if blocking else "warning"
+            return record.with_verdict(
+                verdict,
+                f"pre-existing: the live version fails on this input too ({live_error}); "
+                f"test version: {error}",
+                error=on_test.error,
+                logs=on_test.logs,
+            )
+        return record.with_verdict(
+            "failed",
+            f"regression: the live version succeeds on this input, the test version fails: {error}",
+            error=on_test.error,
+            logs=on_test.logs,
+        )
+    if on_live.status != "succeeded":
+        live_error = first_line(on_live.error or on_live.message or on_live.status, 200)
+        return record.with_verdict(
+            "passed",
+            f"the live version fails on this input ({live_error}); the test version does not",
+        )
+    if again is None:
+        return record.with_verdict("passed", "identical to the live version's output")
+    state = compare(on_live, on_test, again, ai_model, name, pair.label, return_state=True)
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, PredictionFailed):
+        return result.record
+    if isinstance(result, PredictionRecord):
+        return result
+    return record.with_verdict("failed", f"comparison error: {state.message}")

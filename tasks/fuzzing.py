@@ -1,10 +1,21 @@
-"""Fuzz stage: generated inputs (tasks.fuzz_inputs) run on the test version, each one a task
-run ("fuzz 7") that must succeed with a non-empty output, followed live by a progress
-artifact.
+"""Fuzz stage: edge cases of the schema and generated inputs, run on the test version, each a
+task run ("edge 2 (text='')", "fuzz 7"), followed live by a progress artifact.
+
+How `fuzz.iterations` is spent: up to half on edge cases (tasks.fuzz.edge_cases: one input
+at a time set to '', non-ASCII text, a bound, 0, a choice...), the rest on generated inputs
+(tasks.fuzz_inputs, by the AI or offline). A generated input must succeed with an output; an
+edge input must not crash, and may be refused on purpose (a warning).
+
+With a live version (predictions only), whatever fails on the test version is run on live
+too: if live fails as well, the failure is pre-existing (a warning, unless
+`fail_on_preexisting`); if live succeeds, it is a regression and stays a failure, showing
+both outcomes. Under --fail-fast the first failure on the test version stops the run at once,
+before live is asked: a user in a hurry gets the answer "something failed" soonest.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from prefect import get_run_logger
@@ -13,26 +24,58 @@ from prefect.futures import as_completed
 from tasks.ai.client import ai_available
 from tasks.artifacts import ProgressArtifact
 from tasks.core.openapi import input_schema
-from tasks.core.results import PredictionRecord, StageResult, stage_from_records
+from tasks.core.results import PredictionRecord, StageResult, first_line, stage_from_records
+from tasks.fuzz.edge_cases import edge_cases, pick_edge_cases
 from tasks.fuzz.request import FuzzRequest
 from tasks.fuzz_inputs import fuzz_task
-from tasks.outputs.verdict import Judge
-from tasks.predictions import Predictions, record_from_future
+from tasks.live_side import LiveSide
+from tasks.outputs.verdict import Judge, is_empty
+from tasks.predictions import Predictions, SharedRuns, record_from_future
 from tasks.stage_runner import Pending, StageRunner
 
 
-def submit_fuzz(
-    runner: StageRunner, predictions: Predictions, test_version: str, new_doc: dict[str, Any]
-) -> Pending:
+@dataclass(frozen=True)
+class FuzzInput:
+    label: str
+    inputs: dict[str, Any]
+    judge: Judge
+
+
+@dataclass(frozen=True)
+class FuzzPlan:
+    """What the fuzz stage will run, or why it cannot."""
+
+    inputs: tuple[FuzzInput, ...] = ()
+    generator: str = "schema"
+    error: str | None = None
+
+    @property
+    def generated(self) -> list[tuple[str, dict[str, Any]]]:
+        """(label, inputs) of the generated (not edge) inputs, for the comparison."""
+        return [(item.label, item.inputs) for item in self.inputs if item.judge.kind == "fuzz"]
+
+
+def edge_budget(iterations: int) -> int:
+    """Edge cases take up to half of the iterations; generated inputs keep the rest (and the
+    first one, the everyday input)."""
+    return iterations // 2
+
+
+def plan_fuzz(predictions: Predictions, new_doc: dict[str, Any]) -> FuzzPlan:
+    """The inputs of the fuzz stage: edge cases first, then generated inputs."""
     view, job = predictions.view, predictions.job
     options, fuzz = job.options, view.fuzz
-    name = view.stage("fuzz")
-    runner.begin(name, fuzz.iterations)
+    schema = input_schema(new_doc, train=view.train)
+    edges = pick_edge_cases(
+        edge_cases(schema, fixed=fuzz.fixed_inputs, disabled=fuzz.disabled_inputs),
+        edge_budget(fuzz.iterations),
+    )
     generator = options.fuzz_generator or ("ai" if ai_available() else "schema")
+    name = view.stage("fuzz")
     try:
         request = FuzzRequest(
-            input_schema=input_schema(new_doc, train=view.train),
-            iterations=fuzz.iterations,
+            input_schema=schema,
+            iterations=fuzz.iterations - len(edges),
             generator=generator,
             fixed=dict(fuzz.fixed_inputs),
             disabled=list(fuzz.disabled_inputs),
@@ -43,11 +86,59 @@ def submit_fuzz(
         )
         payloads = fuzz_task(options.refresh_fuzz or options.refresh)(request, stage_name=name)
     except Exception as exc:  # noqa: BLE001 - generation trouble fails the stage, clearly
-        failed = StageResult(name, "failed", f"could not generate fuzz inputs: {exc}")
+        return FuzzPlan(generator=generator, error=f"could not generate fuzz inputs: {exc}")
+    edge_inputs = [
+        FuzzInput(
+            f"{view.prefix}edge {index} ({case.label})",
+            case.payload,
+            Judge("edge", input_name=case.input_name),
+        )
+        for index, case in enumerate(edges, start=1)
+    ]
+    generated = [
+        FuzzInput(f"{view.prefix}fuzz {index}", payload, Judge("fuzz"))
+        for index, payload in enumerate(payloads, start=1)
+    ]
+    get_run_logger().info(
+        "%s: %d edge cases and %d inputs from the %s generator",
+        name,
+        len(edge_inputs),
+        len(generated),
+        generator,
+    )
+    return FuzzPlan(tuple(generated + edge_inputs), generator)
+
+
+def submit_fuzz(
+    runner: StageRunner,
+    predictions: Predictions,
+    test_version: str,
+    plan: FuzzPlan,
+    live: LiveSide | None = None,
+    shared: SharedRuns | None = None,
+) -> Pending:
+    """Submit every planned input now; judge them (and ask live about failures) when
+    collected."""
+    view, job = predictions.view, predictions.job
+    name = view.stage("fuzz")
+    runner.begin(name, len(plan.inputs) or view.fuzz.iterations)
+    if plan.error is not None:
+        failed = StageResult(name, "failed", plan.error)
         return Pending(name, lambda: failed)
-    get_run_logger().info("%s: %d inputs from the %s generator", name, len(payloads), generator)
-    labels = [f"{view.prefix}fuzz {i}" for i in range(1, len(payloads) + 1)]
-    futures = predictions.map(job.test_model, test_version, payloads, Judge("fuzz"), name, labels)
+    items = list(plan.inputs)
+    differential = live is not None and view.differential
+    futures = predictions.map(
+        job.test_model,
+        test_version,
+        [item.inputs for item in items],
+        [item.judge for item in items],
+        name,
+        [item.label for item in items],
+    )
+    if shared is not None:
+        for item, future in zip(items, futures, strict=True):
+            if item.judge.kind == "fuzz":
+                shared.add(item.inputs, future, item.label)
 
     def collect() -> StageResult:
         index_of = {id(f): i for i, f in enumerate(futures)}
@@ -55,8 +146,59 @@ def submit_fuzz(
         progress = ProgressArtifact(job.model, len(futures), name.replace(" ", "-"))
         for future in as_completed(futures):
             i = index_of[id(future)]
-            records[i] = record_from_future(future, name, labels[i], payloads[i])
+            records[i] = record_from_future(future, name, items[i].label, items[i].inputs)
             progress.advance()
-        return stage_from_records(name, [r for r in records if r is not None], 0.0)
+        done = [r for r in records if r is not None]
+        if differential and live is not None:
+            done = ask_live(done, live, name, view.fail_on_preexisting)
+        return stage_from_records(name, done, 0.0)
 
     return Pending(name, collect)
+
+
+def ask_live(
+    records: list[PredictionRecord], live: LiveSide, stage: str, blocking: bool
+) -> list[PredictionRecord]:
+    """Run on live what did not pass cleanly on the test version, and judge by both."""
+    doubtful = [r for r in records if r.verdict in ("failed", "warning") and r.status != "canceled"]
+    asked = {
+        id(r): live.run(r.inputs, f"{r.label} on live") for r in doubtful if live.accepts(r.inputs)
+    }
+    judged = []
+    for record in records:
+        future = asked.get(id(record))
+        if future is None:
+            judged.append(record)
+            continue
+        on_live = record_from_future(future, stage, f"{record.label} on live", record.inputs)
+        judged.append(differential_verdict(record, on_live, blocking))
+    return judged
+
+
+def differential_verdict(
+    test: PredictionRecord, live: PredictionRecord, blocking: bool
+) -> PredictionRecord:
+    """A test failure (or refusal) judged against the live version's run of the same input."""
+    if live.verdict == "skipped":
+        return test
+    live_failed = live.status != "succeeded" or (
+        test.status == "succeeded" and is_empty(live.output)  # both answer nothing
+    )
+    if live_failed:
+        live_error = first_line(live.error or live.message or live.status, 200)
+        verdict = "failed" if blocking and test.verdict == "failed" else "warning"
+        return test.with_verdict(
+            verdict,
+            f"pre-existing: the live version fails on this input too ({live_error}); "
+            f"test version: {test.message}",
+        )
+    if test.verdict == "warning":  # a refusal of an input live takes: callers would notice
+        return test.with_verdict(
+            "failed",
+            f"regression: the live version accepts this input, the test version now refuses "
+            f"it: {test.message}",
+        )
+    return test.with_verdict(
+        "failed",
+        f"regression: the live version succeeds on this input; test version: {test.message}",
+    )

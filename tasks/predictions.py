@@ -15,7 +15,7 @@ expected-error cases, trainings, unseeded predictions or repeat runs (`fresh`).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +31,7 @@ from tasks.core.job import Job
 from tasks.core.platform_data import PlatformSpec, RunResult
 from tasks.core.results import PredictionFailed, PredictionRecord
 from tasks.core.run_scope import current
+from tasks.fuzz.compare_inputs import payload_key
 from tasks.outputs.files import content_keyed
 from tasks.outputs.verdict import Judge, judge_result
 from tasks.platforms import get_platform
@@ -199,7 +200,10 @@ class Predictions:
         label: str,
         *,
         fresh: bool = False,
+        stops_run: bool = True,
     ) -> PrefectFuture:
+        """`stops_run` False: under --fail-fast this run's failure does not stop the run (a
+        live version's run: its failure is evidence, not a failed check)."""
         return self._task().submit(
             self.job.spec,
             ref,
@@ -210,7 +214,7 @@ class Predictions:
             stage=stage,
             label=label,
             destination=self.view.destination,
-            fail_fast=self.job.options.fail_fast,
+            fail_fast=self.job.options.fail_fast and stops_run,
             fresh=fresh,
         )
 
@@ -219,7 +223,7 @@ class Predictions:
         ref: str,
         version: str,
         payloads: list[dict[str, Any]],
-        judge: Judge,
+        judges: list[Judge],
         stage: str,
         labels: list[str],
     ) -> list[PrefectFuture]:
@@ -230,10 +234,24 @@ class Predictions:
                 unmapped(version),
                 payloads,
                 unmapped(self.view.timeout),
-                unmapped(judge),
+                judges,
                 stage=unmapped(stage),
                 label=labels,
                 destination=unmapped(self.view.destination),
                 fail_fast=unmapped(self.job.options.fail_fast),
             )
         )
+
+
+@dataclass
+class SharedRuns:
+    """Test-version runs that other stages may reuse rather than pay for again: the
+    comparison takes the test side of a test case or a fuzz input from here."""
+
+    _runs: dict[str, tuple[PrefectFuture, str]] = field(default_factory=dict)
+
+    def add(self, inputs: dict[str, Any], future: PrefectFuture, label: str) -> None:
+        self._runs.setdefault(payload_key(inputs), (future, label))
+
+    def get(self, inputs: dict[str, Any]) -> tuple[PrefectFuture, str] | None:
+        return self._runs.get(payload_key(inputs))

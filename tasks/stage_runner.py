@@ -36,10 +36,11 @@ def stage_from_state(state: State, name: str) -> StageResult:
 
 @dataclass
 class Pending:
-    """A stage whose predictions are submitted; `collect` waits for them and judges them."""
+    """A stage whose predictions are submitted; `collect` waits for them and judges them
+    (and may report a second stage that follows from the first, e.g. latency)."""
 
     name: str
-    collect: Callable[[], StageResult]
+    collect: Callable[[], StageResult | list[StageResult]]
 
 
 class StageRunner:
@@ -112,7 +113,9 @@ class StageRunner:
         """Collect submitted stages in order; after a fail-fast stop, the rest are skipped
         (their queued predictions return at once, canceled)."""
         for index, item in enumerate(pending):
-            self.finish(item.collect())
+            collected = item.collect()
+            for stage in collected if isinstance(collected, list) else [collected]:
+                self.finish(stage)
             if self.stopped:
                 for rest in pending[index + 1 :]:
                     rest.collect()

@@ -22,6 +22,9 @@ DEFAULT_PREDICT_TIMEOUT = 300
 MAX_TIMEOUT = 24 * 3600  # seconds; a longer prediction is a hung one
 MAX_FUZZ_ITERATIONS = 10_000
 DEFAULT_CONFIG_PATH = "cog-safe-push.yaml"
+DEFAULT_COMPARE_INPUTS = 3
+MAX_COMPARE_INPUTS = 50
+DEFAULT_MAX_SLOWDOWN = 2.0
 CHECKER_FIELDS = ("exact_string", "match_url", "match_prompt", "jq_query", "error_contains")
 
 InputValue = Any
@@ -102,6 +105,29 @@ class PredictConfig(_Strict):
         description="Inputs and checkers; the first is used to compare outputs",
     )
     fuzz: FuzzConfig | None = Field(None, description="Generated inputs that must not fail")
+    compare_inputs: int = Field(
+        DEFAULT_COMPARE_INPUTS,
+        ge=1,
+        le=MAX_COMPARE_INPUTS,
+        description="Inputs run on both the live and the test version and compared: the first "
+        "test case expected to succeed, required inputs only (every default in play), then "
+        "fuzz inputs",
+    )
+    fail_on_preexisting: bool = Field(
+        False,
+        description="Block the push when an input that fails on the test version fails on the "
+        "live version too (a pre-existing failure); by default that is a warning",
+    )
+    max_slowdown: float = Field(
+        DEFAULT_MAX_SLOWDOWN,
+        gt=1,
+        le=1000,
+        description="Warn when the test version's median prediction time on the compared inputs "
+        "is at least this many times the live version's (needs 3 pairs)",
+    )
+    fail_on_slowdown: bool = Field(
+        False, description="Block the push on such a slowdown instead of warning"
+    )
 
 
 class TrainConfig(_Strict):
@@ -183,7 +209,9 @@ class Config(_Strict):
                 test_cases=tuple(train.test_cases),
                 destination=self.resolved_destination,
                 destination_hardware=train.destination_hardware,
-                compare_outputs=False,  # a training has no live counterpart to run
+                # A training writes a version into its destination: no live twin is run for
+                # comparison or to tell a pre-existing failure from a regression.
+                compare_outputs=False,
             )
         predict = self.predict or PredictConfig()
         return ModeView(
@@ -196,6 +224,11 @@ class Config(_Strict):
             destination=None,
             destination_hardware=None,
             compare_outputs=predict.compare_outputs,
+            compare_inputs=predict.compare_inputs,
+            differential=True,
+            fail_on_preexisting=predict.fail_on_preexisting,
+            max_slowdown=predict.max_slowdown,
+            fail_on_slowdown=predict.fail_on_slowdown,
         )
 
     @property
@@ -243,6 +276,11 @@ class ModeView:
     destination: str | None  # where trainings write their versions
     destination_hardware: str | None
     compare_outputs: bool  # run the same inputs on the live version and compare
+    compare_inputs: int = DEFAULT_COMPARE_INPUTS  # how many inputs both versions run
+    differential: bool = False  # failures are rerun on the live version (predictions only)
+    fail_on_preexisting: bool = False
+    max_slowdown: float = DEFAULT_MAX_SLOWDOWN
+    fail_on_slowdown: bool = False
 
     def stage(self, name: str) -> str:
         """A stage's name in this mode: "fuzz", or "train fuzz"."""
@@ -379,6 +417,10 @@ ignore_schema_compatibility: false
 #   hardware: <hardware, e.g. cpu>
 predict:
   compare_outputs: true
+  compare_inputs: 3
+  fail_on_preexisting: false
+  max_slowdown: 2.0
+  fail_on_slowdown: false
   predict_timeout: 300
   test_cases:
   - inputs:

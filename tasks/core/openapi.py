@@ -111,3 +111,53 @@ def looks_like_openapi(document: Any) -> bool:
         and isinstance(document.get("components"), dict)
         and isinstance(document["components"].get("schemas"), dict)
     )
+
+
+def is_concatenated_stream(schema: dict[str, Any] | None) -> bool:
+    """Cog's streaming text output: an iterator of strings displayed concatenated."""
+    return bool(
+        schema
+        and schema.get("type") == "array"
+        and schema.get("x-cog-array-type") == "iterator"
+        and schema.get("x-cog-array-display") == "concatenate"
+    )
+
+
+def join_stream(output: Any, schema: dict[str, Any] | None) -> Any:
+    """Streamed text as the one string a user sees; any other output unchanged. Every platform
+    returns it so, so that a comparison judges the same value wherever the model ran."""
+    if (
+        is_concatenated_stream(schema)
+        and isinstance(output, list)
+        and all(isinstance(part, str) for part in output)
+    ):
+        return "".join(output)
+    return output
+
+
+def to_json_schema(node: Any, *, nullable: bool = True) -> Any:
+    """Cog's OpenAPI 3.0 schema as JSON Schema Draft 7: `nullable`, boolean exclusive bounds,
+    leftover $refs. With `nullable` False the top node's `nullable` is dropped (a check of a
+    non-null value then gets the plain type's sharper messages)."""
+    if isinstance(node, list):
+        return [to_json_schema(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:  # a recursive reference dereference() left in place: accept anything
+        return {}
+    out = {k: to_json_schema(v) for k, v in node.items() if not k.startswith("x-")}
+    for bound, flag in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        # OpenAPI 3.0 `exclusiveMinimum: true` qualifies `minimum`; `false` means nothing.
+        if isinstance(out.get(flag), bool) and out.pop(flag) and bound in out:
+            out[flag] = out.pop(bound)
+    if out.pop("nullable", False) is True and nullable:
+        kind = out.get("type")
+        if isinstance(kind, str):
+            out["type"] = [kind, "null"]
+        elif isinstance(kind, list) and "null" not in kind:
+            out["type"] = [*kind, "null"]
+        if isinstance(out.get("enum"), list) and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+        if "type" not in out and "enum" not in out:
+            out = {"anyOf": [out, {"type": "null"}]}
+    return out

@@ -10,7 +10,9 @@ from typing import Any, Literal
 from tasks.core.errors import CheckFailed
 
 StageStatus = Literal["passed", "failed", "warning", "skipped"]
-Verdict = Literal["passed", "failed", "unverified", "skipped"]
+# "warning": it did not pass cleanly but does not block (a deliberate rejection of an edge
+# input, a failure the live version shares); "unverified": nothing could decide.
+Verdict = Literal["passed", "failed", "unverified", "warning", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,11 @@ def stage_from_records(name: str, records: list[PredictionRecord], seconds: floa
     if all(r.verdict == "skipped" for r in records):
         return StageResult(name, "skipped", None, [], records, seconds, "stopped early")
     failures = [r for r in records if r.verdict == "failed"]
-    unverified = [r for r in records if r.verdict == "unverified"]
-    warnings = [f"{r.label}: unverified: {r.message}" for r in unverified]
+    unverified = [r for r in records if r.verdict in ("unverified", "warning")]
+    warnings = [
+        f"{r.label}: {'unverified: ' if r.verdict == 'unverified' else ''}{r.message}"
+        for r in unverified
+    ]
     if failures:
         lines = [f"{r.label} [{r.url or r.id or 'no reference'}]: {r.message}" for r in failures]
         error = f"{len(failures)} of {len(records)} failed: " + " | ".join(lines)

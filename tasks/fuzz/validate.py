@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 
 from tasks.core.errors import SafePushError
+from tasks.core.openapi import to_json_schema
 from tasks.fuzz.schema_view import as_input_schema
 
 _MAX_MESSAGE = 240
@@ -46,32 +47,6 @@ def _format_checker() -> jsonschema.FormatChecker:
     checker = jsonschema.FormatChecker(formats=())
     checker.checks("uri", raises=())(_is_uri)
     return checker
-
-
-def to_json_schema(node: Any) -> Any:
-    """OpenAPI 3.0 schema -> Draft 7: nullable, boolean exclusive bounds, leftover $refs."""
-    if isinstance(node, list):
-        return [to_json_schema(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    if "$ref" in node:  # a recursive reference dereference() left in place: accept anything
-        return {}
-    out = {k: to_json_schema(v) for k, v in node.items() if not k.startswith("x-")}
-    for bound, flag in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
-        # OpenAPI 3.0 `exclusiveMinimum: true` qualifies `minimum`; `false` means nothing.
-        if isinstance(out.get(flag), bool) and out.pop(flag) and bound in out:
-            out[flag] = out.pop(bound)
-    if out.pop("nullable", False):
-        kind = out.get("type")
-        if isinstance(kind, str):
-            out["type"] = [kind, "null"]
-        elif isinstance(kind, list) and "null" not in kind:
-            out["type"] = [*kind, "null"]
-        if "enum" in out and None not in out["enum"]:
-            out["enum"] = [*out["enum"], None]
-        if "type" not in out and "enum" not in out:
-            out = {"anyOf": [out, {"type": "null"}]}
-    return out
 
 
 def short_message(text: str) -> str:

@@ -1,11 +1,22 @@
 """Is the new version's output equivalent to the live version's? Pure logic, no Prefect.
 
+Two ways to ask. `compare_with_live(live, test, live_again)` is the differential one the
+comparison stage uses: determinism comes from evidence, not from a `seed` key. Where the
+live version gave the same value twice (`live` and `live_again`), the test version must give
+it too, exactly (text exactly, files by content, images within IMAGE_TIGHT_DISTANCE, floats
+within a tight tolerance). Where the live version varies, its own variation is the
+yardstick: the test output must be no further from live than live is from itself (text by
+difflib distance plus TEXT_MARGIN, images by pixel distance, numbers by their spread); only
+what that cannot settle goes to the AI. `compare_outputs(old, new, deterministic=...)` is
+the older one-sample rule, kept for the match_url checker and callers without a second run.
+
 The verdict is honest: "match" only when something actually established equivalence,
 "mismatch" when something established a difference, and "unverified" when nothing could
 (e.g. two unseeded texts and no AI key). Every message names where (key path, list index)
 and why.
 
-Rules and thresholds (documented here because users will meet them in failure messages):
+Rules and thresholds (documented here because users will meet them in failure messages; the
+file rules are applied by tasks.outputs.compare_files, which holds their thresholds):
 
 - Different types fail; booleans, integers and None compare exactly; floats must satisfy
   `math.isclose(old, new, rel_tol=FLOAT_REL_TOL, abs_tol=FLOAT_ABS_TOL)`.
@@ -41,28 +52,21 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
 from tasks.core.errors import SafePushError
+from tasks.outputs.compare_files import (
+    _AI,
+    _HEURISTIC,
+    _STABLE,
+    _VARIES,
+    MISSING,
+    FileComparisons,
+)
 from tasks.outputs.files import (
-    file_format,
     is_file_output,
-    kind_of_extension,
     resolve,
     sha256_file,
-)
-from tasks.outputs.media import (
-    Audio,
-    decode_with_ffmpeg,
-    dhash,
-    hamming,
-    image_distance,
-    is_flat,
-    probe,
-    read_wav,
 )
 
 if TYPE_CHECKING:
@@ -72,13 +76,11 @@ Verdict = Literal["match", "mismatch", "unverified"]
 
 FLOAT_REL_TOL = 1e-4
 FLOAT_ABS_TOL = 1e-6
-IMAGE_DISTANCE_THRESHOLD = 0.02
-IMAGE_HASH_BITS = 10
-AUDIO_SAMPLE_THRESHOLD = 0.005
-SILENCE_PEAK = 1e-4
-DURATION_REL_TOL = 0.5
-DETERMINISTIC_VIDEO_DURATION_TOL = 0.1
 TEXT_EXCERPT = 4000  # characters of each text shown to the AI
+# Differential comparison (compare_with_live):
+STABLE_FLOAT_REL_TOL = 1e-6  # a float the live version repeats exactly
+STABLE_FLOAT_ABS_TOL = 1e-9
+TEXT_MARGIN = 0.15  # slack over live's own text distance (one sample of its variation)
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -87,6 +89,7 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class Comparison:
     verdict: Verdict
     messages: list[str] = field(default_factory=list)
+    evidence: str = ""  # what decided the verdict, in words, for the report
 
     @property
     def ok(self) -> bool:
@@ -94,17 +97,60 @@ class Comparison:
         return self.verdict != "mismatch"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "messages": list(self.messages)}
+        return {"verdict": self.verdict, "messages": list(self.messages), "evidence": self.evidence}
 
 
-class _Collector:
-    """Walks two outputs and records every difference and every unverifiable spot."""
+def same(a: Any, b: Any) -> bool:
+    """Equal values of equal types (True is not 1, 1 is not 1.0), NaN equal to NaN."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    return bool(a == b)
 
-    def __init__(self, deterministic: bool, ai: AI | None) -> None:
+
+def identical(a: Any, b: Any) -> bool:
+    """The same output: equal values, and every file with the same content."""
+    try:
+        return same(_file_keyed(a), _file_keyed(b))
+    except SafePushError:
+        return False
+
+
+def _file_keyed(value: Any) -> Any:
+    if is_file_output(value):
+        return {"file-sha256": sha256_file(resolve(value))}
+    if isinstance(value, list | tuple):
+        return [_file_keyed(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _file_keyed(v) for k, v in value.items()}
+    return value
+
+
+def text_distance(a: str, b: str) -> float:
+    """0.0 for equal texts, 1.0 for nothing in common (difflib, on the first 2,000 chars)."""
+    if a == b:
+        return 0.0
+    return 1.0 - difflib.SequenceMatcher(None, a[:2000], b[:2000], autojunk=False).ratio()
+
+
+class _Collector(FileComparisons):
+    """Walks two outputs and records every difference and every unverifiable spot.
+
+    `again` (differential mode) is the live version's second output at the same spot, or
+    MISSING; without it (`differential` False) `deterministic` says how strict to be."""
+
+    def __init__(self, deterministic: bool, ai: AI | None, differential: bool = False) -> None:
         self.deterministic = deterministic
+        self.differential = differential
         self.ai = ai
         self.mismatches: list[str] = []
         self.unverified: list[str] = []
+        self.decided: dict[str, list[str]] = {}  # evidence kind -> spots it decided
 
     def mismatch(self, where: str, why: str) -> None:
         self.mismatches.append(f"{where}: {why}")
@@ -112,20 +158,54 @@ class _Collector:
     def unsure(self, where: str, why: str) -> None:
         self.unverified.append(f"{where}: {why} (unverified)")
 
+    def note(self, kind: str, detail: str) -> None:
+        self.decided.setdefault(kind, []).append(detail)
+
     def result(self) -> Comparison:
+        evidence = self._evidence()
         if self.mismatches:
-            return Comparison("mismatch", self.mismatches + self.unverified)
+            return Comparison("mismatch", self.mismatches + self.unverified, evidence)
         if self.unverified:
-            return Comparison("unverified", self.unverified)
-        return Comparison("match", [])
+            return Comparison("unverified", self.unverified, evidence)
+        return Comparison("match", [], evidence)
+
+    def _evidence(self) -> str:
+        parts = []
+        if self.decided.get(_STABLE):
+            parts.append(
+                "the live version gives the same output twice, so the test version must match "
+                "it exactly"
+            )
+        if self.decided.get(_VARIES):
+            details = "; ".join(self.decided[_VARIES][:3])
+            parts.append(f"the live version varies from run to run: {details}")
+        if self.decided.get(_AI):
+            parts.append("the AI judged what that could not settle")
+        if self.decided.get(_HEURISTIC):
+            parts.append("without an AI key, heuristics judged the rest")
+        return "; ".join(parts)
+
+    def strict(self, stable: bool | None) -> bool:
+        """Exactness at a spot: the evidence when there is some, else the caller's flag."""
+        return self.deterministic if stable is None else stable
+
+    def stability(self, old: Any, again: Any) -> bool | None:
+        """True: live repeated this spot exactly; False: live varies here; None: no evidence
+        (the one-sample rule)."""
+        if not self.differential:
+            return None
+        if again is MISSING:
+            return False
+        return identical(old, again)
 
     # --- structure -------------------------------------------------------------------
 
-    def value(self, old: Any, new: Any, where: str) -> None:
+    def value(self, old: Any, new: Any, where: str, again: Any = MISSING) -> None:
+        stable = self.stability(old, again)
         old_file, new_file = is_file_output(old), is_file_output(new)
         if old_file or new_file:
             if old_file and new_file:
-                self.file(old, new, where)
+                self.file(old, new, where, again=again, stable=stable)
             else:
                 was, now = _type_name(old, old_file), _type_name(new, new_file)
                 self.mismatch(where, f"type changed from {was} to {now}")
@@ -136,47 +216,147 @@ class _Collector:
             )
             return
         if isinstance(old, dict):
-            self.mapping(old, new, where)
+            self.mapping(old, new, where, again)
         elif isinstance(old, list | tuple):
-            if len(old) != len(new):
-                self.mismatch(where, f"list length changed from {len(old)} to {len(new)}")
-                return
-            for index, (a, b) in enumerate(zip(old, new, strict=True)):
-                self.value(a, b, f"{where}[{index}]")
+            self.sequence(old, new, where, again)
         elif isinstance(old, float):
-            if not (
-                math.isclose(old, new, rel_tol=FLOAT_REL_TOL, abs_tol=FLOAT_ABS_TOL)
-                or (math.isnan(old) and math.isnan(new))
-            ):
-                self.mismatch(where, f"{new!r} differs from {old!r} beyond tolerance")
+            self.number(old, new, where, again, stable)
         elif isinstance(old, str):
-            self.text(old, new, where)
+            self.text(old, new, where, again=again, stable=stable)
         elif old != new:
+            if stable is False and self._within_scalars(old, new, again):
+                self.note(_VARIES, f"{where} takes several values")
+                return
+            if stable is False:
+                self.unsure(where, f"{_short(new)} differs from {_short(old)}, and live varies")
+                return
+            if stable:
+                self.note(_STABLE, where)
             self.mismatch(where, f"{_short(new)} differs from {_short(old)}")
 
-    def mapping(self, old: dict[Any, Any], new: dict[Any, Any], where: str) -> None:
+    @staticmethod
+    def _within_scalars(old: Any, new: Any, again: Any) -> bool:
+        """A varying integer, boolean or null: the new value is one live gave, or (integers)
+        no further from live than live's two values are from each other."""
+        if again is MISSING:
+            return False
+        if same(new, again):
+            return True
+        numbers = (int,)
+        if isinstance(old, bool) or not isinstance(old, numbers) or not isinstance(again, numbers):
+            return False
+        spread = abs(old - again)
+        return min(abs(new - old), abs(new - again)) <= spread
+
+    def mapping(
+        self, old: dict[Any, Any], new: dict[Any, Any], where: str, again: Any = MISSING
+    ) -> None:
         missing = [k for k in old if k not in new]
         added = [k for k in new if k not in old]
+        keys_vary = isinstance(again, dict) and again.keys() != old.keys()
+        report = self.unsure if keys_vary else self.mismatch
         if missing:
-            self.mismatch(where, f"keys missing in the new output: {_keys(missing)}")
+            report(where, f"keys missing in the new output: {_keys(missing)}")
         if added:
-            self.mismatch(where, f"keys added in the new output: {_keys(added)}")
+            report(where, f"keys added in the new output: {_keys(added)}")
         for key in old:
             if key in new:
-                self.value(old[key], new[key], _child(where, key))
+                sub = again[key] if isinstance(again, dict) and key in again else MISSING
+                self.value(old[key], new[key], _child(where, key), sub)
+
+    def sequence(self, old: Any, new: Any, where: str, again: Any = MISSING) -> None:
+        lengths_vary = isinstance(again, list | tuple) and len(again) != len(old)
+        if len(old) != len(new):
+            if not lengths_vary:
+                self.mismatch(where, f"list length changed from {len(old)} to {len(new)}")
+                return
+            low, high = sorted((len(old), len(again)))
+            span = high - low
+            if low - span <= len(new) <= high + span:
+                self.note(_VARIES, f"{where} has {low} to {high} items")
+            else:
+                self.unsure(
+                    where, f"{len(new)} items, outside the live version's own {low} to {high}"
+                )
+            return
+        for index, (a, b) in enumerate(zip(old, new, strict=True)):
+            sub = again[index] if isinstance(again, list | tuple) and not lengths_vary else MISSING
+            self.value(a, b, f"{where}[{index}]", sub)
+
+    def number(self, old: float, new: float, where: str, again: Any, stable: bool | None) -> None:
+        if math.isnan(old) and math.isnan(new):
+            return
+        if stable:
+            if not math.isclose(
+                old, new, rel_tol=STABLE_FLOAT_REL_TOL, abs_tol=STABLE_FLOAT_ABS_TOL
+            ):
+                self.note(_STABLE, where)
+                self.mismatch(
+                    where, f"{new!r} differs from {old!r}, which the live version gives every time"
+                )
+            return
+        if stable is False and isinstance(again, float):
+            spread = abs(old - again)
+            distance = min(abs(new - old), abs(new - again))
+            if distance <= 2 * spread + FLOAT_ABS_TOL:
+                self.note(_VARIES, f"{where} within {spread:.3g} of live")
+            else:
+                self.unsure(
+                    where,
+                    f"{new!r} is {distance:.3g} from the live version's values, which vary by "
+                    f"{spread:.3g}",
+                )
+            return
+        if not math.isclose(old, new, rel_tol=FLOAT_REL_TOL, abs_tol=FLOAT_ABS_TOL):
+            if stable is False:
+                self.unsure(where, f"{new!r} differs from {old!r} beyond tolerance")
+            else:
+                self.mismatch(where, f"{new!r} differs from {old!r} beyond tolerance")
 
     # --- text ------------------------------------------------------------------------
 
-    def text(self, old: str, new: str, where: str) -> None:
+    def text(
+        self, old: str, new: str, where: str, *, again: Any = MISSING, stable: bool | None = None
+    ) -> None:
         if old == new:
             return
-        if self.deterministic:
+        if stable:
+            self.note(_STABLE, where)
+            self.mismatch(
+                where,
+                "the live version gives this text every time, the test version another: "
+                + _first_difference(old, new),
+            )
+            return
+        if stable is None and self.deterministic:
             self.mismatch(where, f"text differs with a fixed seed: {_first_difference(old, new)}")
             return
+        if (
+            stable is False
+            and isinstance(again, str)
+            and self._within_live_text(old, new, again, where)
+        ):
+            return
         if self.ai is not None:
+            self.note(_AI, where)
             self._ai_text(old, new, where)
             return
+        self.note(_HEURISTIC, where)
         self._heuristic_text(old, new, where)
+
+    def _within_live_text(self, old: str, new: str, again: str, where: str) -> bool:
+        """The test text is no further from live than live's two texts are from each other."""
+        if old.strip() and again.strip() and not new.strip():
+            return False  # empty where live always says something: never "within variation"
+        live = text_distance(old, again)
+        test = min(text_distance(old, new), text_distance(again, new))
+        if test <= live + TEXT_MARGIN:
+            self.note(
+                _VARIES,
+                f"{where}: text distance {test:.2f} from live, live {live:.2f} from itself",
+            )
+            return True
+        return False
 
     def _ai_text(self, old: str, new: str, where: str) -> None:
         from tasks.ai.client import DATA_NOTE, AIError, fenced
@@ -214,217 +394,33 @@ class _Collector:
             "and there is neither a seed nor an AI key to judge them",
         )
 
-    # --- files -----------------------------------------------------------------------
-
-    def file(self, old_ref: Any, new_ref: Any, where: str, old_trusted: bool = False) -> None:
-        try:
-            old_path = resolve(old_ref, trusted=old_trusted)
-        except SafePushError as exc:
-            self.unsure(where, f"the current version's output file cannot be opened: {exc}")
-            return
-        try:
-            new_path = resolve(new_ref)
-        except SafePushError as exc:
-            self.mismatch(where, f"the new output file cannot be opened: {exc}")
-            return
-        old_fmt, new_fmt = file_format(old_path), file_format(new_path)
-        old_kind, new_kind = kind_of_extension(old_fmt), kind_of_extension(new_fmt)
-        if old_kind != new_kind:
-            self.mismatch(where, f"file kind changed from {old_kind} to {new_kind}")
-            return
-        if old_fmt != new_fmt:
-            self.mismatch(where, f"file format changed from {old_fmt or '?'} to {new_fmt or '?'}")
-            return
-        old_size, new_size = old_path.stat().st_size, new_path.stat().st_size
-        if old_size and not new_size:
-            self.mismatch(where, "the new output file is empty")
-            return
-        handler = {
-            "image": self.image,
-            "audio": self.audio,
-            "video": self.video,
-            "text": self.text_file,
-        }.get(old_kind, self.other_file)
-        handler(old_path, new_path, where)
-
-    def image(self, old_path: Path, new_path: Path, where: str) -> None:
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            old_img = Image.open(old_path)
-        except (UnidentifiedImageError, OSError) as exc:
-            self.unsure(where, f"the current image cannot be decoded: {exc}")
-            return
-        try:
-            new_img = Image.open(new_path)
-        except (UnidentifiedImageError, OSError) as exc:
-            self.mismatch(where, f"the new image cannot be decoded: {exc}")
-            return
-        with old_img, new_img:
-            if old_img.format != new_img.format:
-                self.mismatch(
-                    where, f"image format changed from {old_img.format} to {new_img.format}"
-                )
-                return
-            if old_img.size != new_img.size:
-                self.mismatch(
-                    where,
-                    f"image size changed from {_dims(old_img.size)} to {_dims(new_img.size)}",
-                )
-                return
-            if is_flat(new_img) and not is_flat(old_img):
-                self.mismatch(where, "the new image is a single flat colour")
-                return
-            if self.deterministic:
-                distance = image_distance(old_img, new_img)
-                if distance > IMAGE_DISTANCE_THRESHOLD:
-                    self.mismatch(
-                        where,
-                        f"images differ with a fixed seed: mean pixel distance {distance:.4f} "
-                        f"> {IMAGE_DISTANCE_THRESHOLD}",
-                    )
-                return
-            if self.ai is not None and self._ai_images(old_path, new_path, where):
-                return
-            bits = hamming(dhash(old_img), dhash(new_img))
-            if bits > IMAGE_HASH_BITS:
-                self.unsure(
-                    where,
-                    f"images look different (dHash distance {bits}/64) and without a seed "
-                    "that may be legitimate",
-                )
-
-    def _ai_images(self, old_path: Path, new_path: Path, where: str) -> bool:
-        """True when the AI gave a verdict (recorded); False to fall back to hashing."""
-        from tasks.ai.client import AIError
-
-        prompt = (
-            "The first image is the output of the current version of a machine-learning "
-            "model; the second is the output of a new version for identical inputs, without "
-            "a fixed random seed, so details may legitimately differ. Are they plausibly "
-            "outputs of the same working model: the same kind of subject and style, "
-            "comparable quality, and no corruption (noise, blank, garbled or broken image)?"
-        )
-        assert self.ai is not None
-        try:
-            same, reason = self.ai.ask_yes_no_majority(prompt, images=[old_path, new_path])
-        except AIError as exc:
-            self.unsure(where, f"the AI could not judge the images: {exc}")
-            return True
-        if not same:
-            self.mismatch(where, f"the AI judged the images not equivalent: {reason}")
-        return True
-
-    def audio(self, old_path: Path, new_path: Path, where: str) -> None:
-        if sha256_file(old_path) == sha256_file(new_path):
-            return
-        old_wav = read_wav(old_path) if file_format(old_path) == "wav" else None
-        new_wav = read_wav(new_path) if old_wav is not None else None
-        if old_wav is not None and new_wav is None:
-            self.mismatch(where, "the new WAV file cannot be read")
-            return
-        if old_wav is None or new_wav is None:
-            old_wav = decode_with_ffmpeg(old_path)
-            new_wav = decode_with_ffmpeg(new_path) if old_wav is not None else None
-            if old_wav is None or new_wav is None:
-                if self.deterministic:
-                    self.unsure(where, "audio bytes differ and ffmpeg is not available to decode")
-                else:
-                    self.unsure(where, "audio not decoded (no ffmpeg); only the format was checked")
-                return
-        self._audio_samples(old_wav, new_wav, where)
-
-    def _audio_samples(self, old: Audio, new: Audio, where: str) -> None:
-        for label, a, b in (
-            ("sample rate", old.rate, new.rate),
-            ("channel count", old.channels, new.channels),
-            ("sample width (bytes)", old.width, new.width),
-        ):
-            if a != b:
-                self.mismatch(where, f"audio {label} changed from {a} to {b}")
-                return
-        if old.peak > SILENCE_PEAK * 10 and new.peak <= SILENCE_PEAK:
-            self.mismatch(where, "the new audio is silent")
-            return
-        if self.deterministic:
-            tolerance = max(1.0 / old.rate, 0.01)
-            if abs(old.duration - new.duration) > tolerance:
-                self.mismatch(
-                    where,
-                    f"audio duration changed from {old.duration:.3f}s to {new.duration:.3f}s "
-                    "with a fixed seed",
-                )
-                return
-            n = min(len(old.samples), len(new.samples))
-            diff = float(np.mean(np.abs(old.samples[:n] - new.samples[:n]))) if n else 0.0
-            if diff > AUDIO_SAMPLE_THRESHOLD:
-                self.mismatch(
-                    where,
-                    f"audio samples differ with a fixed seed: mean difference {diff:.4f} "
-                    f"> {AUDIO_SAMPLE_THRESHOLD}",
-                )
-            return
-        longest = max(old.duration, new.duration)
-        if longest and abs(old.duration - new.duration) / longest > DURATION_REL_TOL:
-            self.unsure(
-                where,
-                f"audio duration changed from {old.duration:.2f}s to {new.duration:.2f}s",
-            )
-
-    def video(self, old_path: Path, new_path: Path, where: str) -> None:
-        if sha256_file(old_path) == sha256_file(new_path):
-            return
-        old_info, new_info = probe(old_path), probe(new_path)
-        if old_info is None:
-            self.unsure(where, "video bytes differ and ffprobe is not available (or failed)")
-            return
-        if new_info is None:
-            self.mismatch(where, "the new video cannot be read by ffprobe")
-            return
-        if (old_info.width, old_info.height) != (new_info.width, new_info.height):
-            self.mismatch(
-                where,
-                f"video resolution changed from {old_info.width}x{old_info.height} to "
-                f"{new_info.width}x{new_info.height}",
-            )
-            return
-        a, b = old_info.duration, new_info.duration
-        if self.deterministic and abs(a - b) > DETERMINISTIC_VIDEO_DURATION_TOL:
-            self.mismatch(where, f"video duration changed from {a:.2f}s to {b:.2f}s")
-        elif not self.deterministic and max(a, b) and abs(a - b) / max(a, b) > DURATION_REL_TOL:
-            self.unsure(where, f"video duration changed from {a:.2f}s to {b:.2f}s")
-
-    def text_file(self, old_path: Path, new_path: Path, where: str) -> None:
-        old_text = old_path.read_text(encoding="utf-8", errors="replace")
-        new_text = new_path.read_text(encoding="utf-8", errors="replace")
-        if file_format(old_path) in ("json",):
-            try:
-                old_value = json.loads(old_text)
-            except json.JSONDecodeError:
-                old_value = None
-            else:
-                try:
-                    new_value = json.loads(new_text)
-                except json.JSONDecodeError:
-                    self.mismatch(where, "the new JSON file does not parse")
-                    return
-                self.value(old_value, new_value, where)
-                return
-        self.text(old_text, new_text, where)
-
-    def other_file(self, old_path: Path, new_path: Path, where: str) -> None:
-        if sha256_file(old_path) == sha256_file(new_path):
-            return
-        if self.deterministic:
-            self.mismatch(where, "file content differs with a fixed seed (sha256)")
-        else:
-            self.unsure(where, f"{file_format(old_path) or 'binary'} files differ; no seed")
-
 
 def compare_outputs(old: Any, new: Any, *, deterministic: bool, ai: AI | None = None) -> Comparison:
-    """Compare the live version's output (`old`) with the new version's (`new`)."""
+    """Compare the live version's output (`old`) with the new version's (`new`), one sample
+    each: `deterministic` says whether they must be equal."""
     collector = _Collector(deterministic, ai)
     collector.value(old, new, "output")
+    return collector.result()
+
+
+def compare_with_live(
+    live: Any, test: Any, live_again: Any = MISSING, *, ai: AI | None = None
+) -> Comparison:
+    """Compare the test version's output with the live version's, by evidence.
+
+    `live_again` is the live version's output for the same input a second time (MISSING when
+    it was not run: then only identical outputs match, and anything else is unverified).
+    """
+    if identical(live, test):
+        return Comparison("match", [], "identical to the live version's output")
+    if live_again is MISSING:
+        return Comparison(
+            "unverified",
+            ["output: differs from the live version's, which was run only once (unverified)"],
+            "a single run of the live version",
+        )
+    collector = _Collector(False, ai, differential=True)
+    collector.value(live, test, "output", live_again)
     return collector.result()
 
 
@@ -439,13 +435,6 @@ def compare_files(
 
 
 # --- small helpers ---------------------------------------------------------------------
-
-
-def _float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
 
 
 def _type_name(value: Any, is_file: bool) -> str:
@@ -478,10 +467,6 @@ def _keys(keys: list[Any]) -> str:
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _dims(size: tuple[int, int]) -> str:
-    return f"{size[0]}x{size[1]}"
 
 
 def _first_difference(old: str, new: str) -> str:

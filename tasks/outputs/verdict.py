@@ -1,8 +1,10 @@
-"""The verdict on one finished run: passed, failed or unverified, and why. Pure logic.
+"""The verdict on one finished run: passed, failed, warning or unverified, and why. Pure logic.
 
 A run is judged by what it is for (`Judge`): one side of a comparison must just succeed, a
-fuzz run must succeed with a non-empty output, and a test case must satisfy its checker
-(tasks.outputs.checkers). The prediction stage applies it; nothing here runs anything.
+fuzz run must succeed with a non-empty output, an edge case must not crash (a deliberate
+rejection of the edge value is a warning, tasks.outputs.failures), and a test case must
+satisfy its checker (tasks.outputs.checkers). The prediction stage applies it; nothing here
+runs anything.
 """
 
 from __future__ import annotations
@@ -13,19 +15,22 @@ from typing import Any, Literal
 from tasks.ai.client import AIError, make_ai
 from tasks.core.platform_data import RunResult
 from tasks.outputs.checkers import check_output
+from tasks.outputs.failures import classify_failure
 
-JudgeKind = Literal["run", "fuzz", "case"]
-Verdict = Literal["passed", "failed", "unverified"]
+JudgeKind = Literal["run", "fuzz", "edge", "case"]
+Verdict = Literal["passed", "failed", "unverified", "warning"]
 
 
 @dataclass(frozen=True)
 class Judge:
     """How a prediction is judged: "run" (must succeed: one side of a comparison), "fuzz"
-    (must succeed with a non-empty output) or "case" (the test case's checker)."""
+    (must succeed with a non-empty output), "edge" (must not crash on the edge value of
+    `input_name`) or "case" (the test case's checker)."""
 
     kind: JudgeKind
     case: dict[str, Any] = field(default_factory=dict)
     ai_model: str | None = None
+    input_name: str | None = None  # "edge": the input set to an edge value
 
     @property
     def expects_error(self) -> bool:
@@ -59,6 +64,8 @@ def judge_result(
     judge: Judge, result: RunResult, timeout: float, inputs: dict[str, Any] | None = None
 ) -> tuple[Verdict, str]:
     """(verdict, message) for a finished run."""
+    if judge.kind == "edge":
+        return edge_verdict(result, timeout, inputs, judge.input_name)
     if judge.kind == "fuzz":
         ok, why = run_verdict(result, timeout)
         if not ok and why == "empty output" and empty_input(inputs):
@@ -76,3 +83,19 @@ def judge_result(
     if verdict.unverified:
         return "unverified", verdict.message
     return ("passed" if verdict.passed else "failed"), verdict.message
+
+
+def edge_verdict(
+    result: RunResult, timeout: float, inputs: dict[str, Any] | None, input_name: str | None
+) -> tuple[Verdict, str]:
+    """An edge input may be refused, and may give an empty answer; it may not crash."""
+    if result.status == "succeeded":
+        return "passed", "" if not is_empty(result.output) else "empty output for an edge input"
+    if result.status == "canceled":
+        return "failed", result.error or "canceled"
+    names = [input_name] if input_name else list(inputs or {})
+    found = classify_failure(result.status, result.error, result.logs, names)
+    error = result.error or (f"timed out after {timeout:g}s" if result.status == "timeout" else "")
+    if found.kind == "rejection":
+        return "warning", f"refused on purpose ({found.reason}): {error}"
+    return "failed", f"crash ({found.reason}): {error}"

@@ -52,11 +52,14 @@ def test_match_prompt_and_ai_fuzzing_through_the_flow(hello, fake_ai):
             "fuzz": {"iterations": 20},
         },
     )
-    code, report = run(hello, "--fuzz-batch-size", "10")
+    code, report = run(hello, "--fuzz-batch-size", "5")
     assert code == 0, report
     fuzz_calls = [r for r in fake_ai.requests if "JSON array of exactly" in fake_ai.text_of(r)]
-    assert len(fuzz_calls) == 2  # 20 inputs in batches of 10
-    assert len(stage(report, "fuzz")["predictions"]) == 20
+    # half of the 20 iterations are edge cases; the AI writes the other 10, 5 per request
+    assert len(fuzz_calls) == 2
+    predictions = stage(report, "fuzz")["predictions"]
+    assert len(predictions) == 20
+    assert sum(p["label"].startswith("edge ") for p in predictions) == 10
     check_calls = [r for r in fake_ai.requests if "a friendly greeting" in fake_ai.text_of(r)]
     assert check_calls and "Hello, Ada!" in fake_ai.text_of(check_calls[0])
     assert report["ai_usage"]["calls"] == len(fake_ai.requests)
@@ -83,13 +86,33 @@ def test_match_prompt_without_a_key_is_a_usage_error_before_anything_runs(hello,
     assert code == 2
 
 
-def test_unseeded_string_outputs_are_judged_by_the_ai(hello, fake_ai):
+def test_varying_outputs_beyond_live_variation_are_judged_by_the_ai(hello, fake_ai):
+    """The live version varies (a random tag), so its own variation is the yardstick; the
+    new greeting is further from live than that, so the AI is asked, and says yes."""
+    edit(hello / "predict.py", "from cog import", "import random\n\nfrom cog import")
+    edit(
+        hello / "predict.py",
+        'return " ".join([line] * repeat)',
+        'return " ".join([line] * repeat) + " #" + str(random.randrange(10**6, 10**7))',
+    )
+    set_config(hello, predict={"fuzz": {"iterations": 0}})
+    assert run(hello, "--fuzz-generator", "schema")[0] == 0
+    edit(hello / "predict.py", 'self.greeting = "Hello"', 'self.greeting = "Greetings and welcome"')
+    code, report = run(hello, "--fuzz-generator", "schema")
+    compare = stage(report, "compare outputs")
+    asked = [r for r in fake_ai.requests if "Greetings and welcome" in fake_ai.text_of(r)]
+    assert asked, "the AI was not asked to compare the two outputs"
+    assert code == 0 and compare["status"] == "passed", report
+    assert all("the AI judged" in p["message"] for p in compare["predictions"])
+
+
+def test_a_live_version_that_repeats_itself_is_matched_exactly_without_the_ai(hello, fake_ai):
+    """No seed anywhere: the live version still gives the same greeting twice, so the new
+    greeting is a mismatch, and the AI, which would have said yes, is never asked."""
     set_config(hello, predict={"fuzz": {"iterations": 0}})
     assert run(hello, "--fuzz-generator", "schema")[0] == 0
     edit(hello / "predict.py", 'self.greeting = "Hello"', 'self.greeting = "Hello there"')
     code, report = run(hello, "--fuzz-generator", "schema", "--fuzz-disabled-inputs", "seed")
-    compare = stage(report, "compare outputs")
-    assert "seed" not in compare["predictions"][0]["inputs"]
-    asked = [r for r in fake_ai.requests if "Hello there" in fake_ai.text_of(r)]
-    assert asked, "the AI was not asked to compare the two outputs"
-    assert code == 0 and compare["status"] == "passed"
+    assert code == 1
+    assert "gives this text every time" in stage(report, "compare outputs")["error"]
+    assert not [r for r in fake_ai.requests if "Hello there" in fake_ai.text_of(r)]

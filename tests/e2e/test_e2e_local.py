@@ -88,7 +88,8 @@ def test_input_that_makes_the_model_raise_is_found_by_fuzzing(hello):
         "        line = ",
         '        if repeat == 3:\n            raise RuntimeError("cannot repeat three times")\n        line = ',
     )
-    set_config(hello, predict={"fuzz": {"iterations": 6}})
+    # 8 iterations: 4 edge cases, among them repeat at its maximum, 3
+    set_config(hello, predict={"fuzz": {"iterations": 8}})
     code, report = run(hello, "--seed", "3")
     assert code == 1
     fuzz = stage(report, "fuzz")

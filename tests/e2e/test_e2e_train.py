@@ -59,7 +59,8 @@ def test_a_training_that_raises_is_found_by_fuzzing(trainable):
         "    out = Path(",
         '    if steps == 10:\n        raise RuntimeError("diverged at ten steps")\n    out = Path(',
     )
-    set_config(trainable, train={"train_timeout": 60, "fuzz": {"iterations": 6}}, predict=None)
+    # 10 iterations: 5 edge cases, among them steps at its maximum, 10
+    set_config(trainable, train={"train_timeout": 60, "fuzz": {"iterations": 10}}, predict=None)
     code, report = run(trainable, "--seed", "5")
     assert code == 1
     fuzz = stage(report, "train fuzz")

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from tasks.core.errors import PlatformError, TransientError, UsageError
+from tasks.core.openapi import join_stream
 from tasks.core.platform_data import DeploymentSpec, PlatformSpec, PushOptions
 from tasks.core.retry import is_transient
 from tasks.platforms.replicate import ReplicatePlatform
@@ -32,7 +33,6 @@ from tasks.platforms.replicate.localize import source_of
 from tasks.platforms.replicate.output_schema import (
     collect_file_urls,
     file_name_for,
-    join_stream,
     replace_urls,
 )
 from tasks.platforms.replicate.rate_limit import RateLimiter

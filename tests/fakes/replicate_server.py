@@ -11,6 +11,9 @@ What it serves (all under /v1, Bearer token checked, RFC 7807 error bodies):
   GET/PATCH /deployments/{o}/{n}, POST /deployments
 Predictions move starting -> processing -> succeeded/failed/canceled, driven by a
 "behaviour" (a callable input -> output, or raising) registered per version or per model.
+A failed run's logs end with the exception's real traceback, as Replicate's do; a behaviour
+adds its own log lines (what the model printed) by returning `Logged(output, logs)` or by
+raising an exception with a `logs` attribute.
 `Prefer: wait=N` holds the create response until the run ends or N seconds pass;
 `Cancel-After: 30s` cancels a run that outlives its deadline. File outputs (`FakeFile`) are
 served from GET /files/{prediction id}/{name} without auth, like replicate.delivery.
@@ -32,6 +35,7 @@ import random
 import re
 import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -52,6 +56,14 @@ class FakeFile:
     name: str
     data: bytes
     content_type: str = "application/octet-stream"
+
+
+@dataclass
+class Logged:
+    """A behaviour's output together with the log lines the model printed while making it."""
+
+    output: Any
+    logs: str = ""
 
 
 @dataclass
@@ -374,23 +386,30 @@ class FakeReplicate:
             run.started_at = _now()
         began = time.monotonic()
         latency = self.latency if behaviour.latency is None else behaviour.latency
+        model_logs = failure = ""
         try:
             output = behaviour.fn(dict(run.input))
+            if isinstance(output, Logged):
+                output, model_logs = output.output, output.logs
             if isinstance(output, Iterator):
                 output = list(output)
             error = None
         except Exception as exc:  # noqa: BLE001 - a model error is the run's result
             output, error = None, str(exc) or type(exc).__name__
+            model_logs = str(getattr(exc, "logs", "") or "")
+            failure = "".join(traceback.format_exception(exc))
         remaining = latency - (time.monotonic() - began)
         if self._sleep(run, remaining):
             self._finish(run, "canceled")
             return
         with self._lock:
             run.predict_time = round(time.monotonic() - began, 4)
-            run.logs = f"running {run.kind} {run.id}\n"
+            run.logs = f"running {run.kind} {run.id}\n" + model_logs
+            if model_logs and not model_logs.endswith("\n"):
+                run.logs += "\n"
             if error is not None:
                 run.error = error
-                run.logs += f"Traceback (most recent call last):\n  ...\n{error}\n"
+                run.logs += failure
             else:
                 run.output = self._store_outputs(run, output)
                 if run.kind == "training":

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from tasks.ai.client import AI
-from tasks.outputs.compare import IMAGE_DISTANCE_THRESHOLD, compare_files, compare_outputs
+from tasks.outputs.compare import compare_files, compare_outputs, compare_with_live
+from tasks.outputs.compare_files import IMAGE_DISTANCE_THRESHOLD
 from tasks.outputs.media import dhash, hamming, image_distance, read_wav
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.helpers import data_uri, gradient, make_image, make_wav, serve_directory, tone
@@ -483,3 +484,97 @@ def test_mismatch_outranks_unverified_and_keeps_both_messages(tmp_path: Path) ->
     assert result.verdict == "mismatch"
     assert len(result.messages) == 2
     assert result.to_dict()["verdict"] == "mismatch"
+
+
+# --- differential comparison: determinism from evidence --------------------------------
+
+
+def test_identical_outputs_need_no_second_live_run() -> None:
+    result = compare_with_live({"a": [1, "x"]}, {"a": [1, "x"]})
+    assert result.verdict == "match" and "identical" in result.evidence
+
+
+def test_without_a_second_live_run_a_difference_is_unverified() -> None:
+    result = compare_with_live("a", "b")
+    assert result.verdict == "unverified"
+
+
+def test_a_text_live_repeats_must_match_exactly_without_asking_the_ai() -> None:
+    """The streamed answer that lost its last word: no seed, yet live repeats itself."""
+    live = "the quick brown fox jumps over the lazy dog"
+    result = compare_with_live(live, live.rsplit(" ", 1)[0], live)
+    assert result.verdict == "mismatch"
+    assert "the live version gives this text every time" in result.messages[0]
+    assert "same output twice" in result.evidence
+
+
+def test_a_varying_text_within_live_variation_matches() -> None:
+    result = compare_with_live(
+        "red green blue amber", "red green teal amber", "red pink blue amber"
+    )
+    assert result.verdict == "match"
+    assert "varies from run to run" in result.evidence
+
+
+def test_a_varying_text_far_beyond_live_variation_is_not_a_match() -> None:
+    live, again = "a sunny day at the beach #12", "a sunny day at the beach #97"
+    result = compare_with_live(live, "ERROR: model weights not found", again)
+    assert result.verdict != "match"
+
+
+def test_a_varying_text_beyond_live_variation_goes_to_the_ai(fake: FakeAnthropic) -> None:
+    fake.reply(NO, NO)
+    live, again = "a sunny day at the beach #12", "a sunny day at the beach #97"
+    result = compare_with_live(
+        live, "a completely different sentence about mountains", again, ai=quick_ai()
+    )
+    assert result.verdict == "mismatch" and "the AI judged" in result.messages[0]
+    assert "AI judged" in result.evidence
+
+
+def test_only_the_spots_live_varies_at_are_judged_leniently() -> None:
+    live = {"model": "v1", "caption": "a cat on a mat #1"}
+    again = {"model": "v1", "caption": "a cat on a mat #2"}
+    same_model = compare_with_live(live, {"model": "v1", "caption": "a cat on a mat #3"}, again)
+    assert same_model.verdict == "match"
+    new_model = compare_with_live(live, {"model": "v2", "caption": "a cat on a mat #3"}, again)
+    assert new_model.verdict == "mismatch"
+    assert any(m.startswith("output.model:") for m in new_model.messages)
+
+
+def test_numbers_are_judged_by_live_spread() -> None:
+    assert compare_with_live(1.0, 1.0 + 1e-3, 1.0).verdict == "mismatch"  # live is stable
+    assert compare_with_live(1.0, 1.05, 1.1).verdict == "match"  # within the spread
+    assert compare_with_live(1.0, 5.0, 1.1).verdict == "unverified"  # far beyond it
+    assert compare_with_live(3, 5, 7).verdict == "match"  # a varying integer
+    assert compare_with_live(3, 4, 3).verdict == "mismatch"  # a stable integer
+
+
+def test_lists_whose_length_live_varies_are_judged_by_that_range() -> None:
+    live, again = ["a", "b"], ["a", "b", "c", "d"]
+    assert compare_with_live(live, ["x", "y", "z"], again).verdict == "match"
+    assert compare_with_live(live, ["x"] * 12, again).verdict == "unverified"
+    assert compare_with_live(["a", "b"], ["a"], ["a", "b"]).verdict == "mismatch"  # stable
+
+
+def test_images_live_repeats_must_match_tightly(tmp_path: Path) -> None:
+    base = make_image(tmp_path / "a.png", gradient())
+    same = make_image(tmp_path / "b.png", gradient())
+    shifted = make_image(tmp_path / "c.png", gradient(shift=30))
+    assert compare_with_live(str(base), str(same), str(base)).verdict == "match"
+    result = compare_with_live(str(base), str(shifted), str(base))
+    assert result.verdict == "mismatch" and "every time" in result.messages[0]
+
+
+def test_random_images_are_judged_by_live_own_pixel_distance(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+
+    def noise(name: str) -> str:
+        pixels = rng.integers(0, 256, size=(48, 64, 3), dtype=np.uint8)
+        return str(make_image(tmp_path / name, pixels))
+
+    live, again, test = noise("a.png"), noise("b.png"), noise("c.png")
+    result = compare_with_live(live, test, again)
+    assert result.verdict == "match" and "pixel distance" in result.evidence
+    flat = str(make_image(tmp_path / "flat.png", np.full((48, 64, 3), 128, dtype=np.uint8)))
+    assert compare_with_live(live, flat, again).verdict == "mismatch"

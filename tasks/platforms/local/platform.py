@@ -28,7 +28,7 @@ from tasks.core import data_uri
 from tasks.core.cog_yaml import read_cog_yaml
 from tasks.core.errors import PlatformError, UsageError
 from tasks.core.home import tool_home
-from tasks.core.openapi import component
+from tasks.core.openapi import component, join_stream
 from tasks.core.platform_data import (
     DeploymentSpec,
     ModelInfo,
@@ -398,7 +398,7 @@ class LocalPlatform:
         status = response.get("status") or "failed"
         if status not in {"succeeded", "failed", "canceled", "timeout"}:
             status = "failed"
-        output = response.get("output")
+        output = join_stream(response.get("output"), component(document, output_name))
         if may_hold_files(component(document, output_name)):
             output = localize_files(output, self._save_output(run_id))
         record = {

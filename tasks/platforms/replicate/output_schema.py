@@ -1,4 +1,5 @@
-"""Reading a run's output with its Output schema: streamed text joined, file URLs found.
+"""Reading a run's output with its Output schema: file URLs found (streamed text is joined by
+tasks.core.openapi.join_stream, which both platforms use).
 
 A model's output is data. The schema says which strings are files (`format: uri`) and which
 arrays are a stream of text to concatenate; a string the schema types as plain text is never
@@ -22,27 +23,6 @@ def _variants(schema: Schema) -> list[Schema]:
     for key in ("anyOf", "allOf", "oneOf"):
         subs += [s for s in schema.get(key) or [] if isinstance(s, dict)]
     return subs
-
-
-def is_concatenated_stream(schema: Schema | None) -> bool:
-    """Cog's streaming text output: an iterator of strings displayed concatenated."""
-    return bool(
-        schema
-        and schema.get("type") == "array"
-        and schema.get("x-cog-array-type") == "iterator"
-        and schema.get("x-cog-array-display") == "concatenate"
-    )
-
-
-def join_stream(output: Any, schema: Schema | None) -> Any:
-    """Streamed text as the one string a user sees; any other output unchanged."""
-    if (
-        is_concatenated_stream(schema)
-        and isinstance(output, list)
-        and all(isinstance(part, str) for part in output)
-    ):
-        return "".join(output)
-    return output
 
 
 def _file_slot(schema: Schema | None) -> bool | None:

@@ -28,6 +28,7 @@ from replicate.helpers import async_encode_json
 from tasks.core import openapi
 from tasks.core.errors import TransientError, UsageError
 from tasks.core.home import tool_home
+from tasks.core.openapi import join_stream
 from tasks.core.platform_data import (
     DeploymentSpec,
     ModelInfo,
@@ -44,7 +45,6 @@ from tasks.platforms.replicate.errors import TOKEN_ENV, ReplicateAPIError
 from tasks.platforms.replicate.localize import localize
 from tasks.platforms.replicate.loop_runner import LoopRunner, cancel_other_tasks
 from tasks.platforms.replicate.models import Catalog
-from tasks.platforms.replicate.output_schema import join_stream
 from tasks.platforms.replicate.rate_limit import RateLimiter
 from tasks.platforms.replicate.runs import TERMINAL, RunKind, RunRequest, Runs
 from tasks.platforms.replicate.timing import PREFER_WAIT_CAP, web_url
