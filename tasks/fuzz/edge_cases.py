@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.fuzz.edges import long_list
 from tasks.fuzz.schema_view import (
     as_input_schema,
     flatten,
     is_file_input,
     is_number,
-    items_schema,
     name_tokens,
     number_range,
     properties,
@@ -35,10 +35,8 @@ from tasks.fuzz.validate import validate_payload
 ALL_OPTIONAL = "all optional inputs given"
 SEED_LARGE = 2**32 - 1  # numpy's largest seed: one more is a classic crash
 LONG_TEXT_LIMIT = 10_000  # the longest text sent, even when maxLength allows more
-LONG_LIST = 5  # items in the "long list" edge (capped by maxItems)
 LABEL_CHARS = 60
 _SHORTEST_LONG_TEXT = 80  # text up to this long is everyday, not an edge
-_ORDINARY_LIST = 3  # lists up to this long are everyday, not edges
 _SHOWN_TEXT = 12  # characters of a string shown in a label
 # Accents, CJK and an emoji (one code point each, so maxLength counts them as a user
 # would), longest first: the first one that fits maxLength and the pattern is sent. Each
@@ -136,13 +134,9 @@ def _number_edges(name: str, flat: dict[str, Any], integer: bool) -> list[_Edge]
 def _list_edges(name: str, flat: dict[str, Any]) -> list[_Edge]:
     """[] and a list longer than an everyday one (never a long list of files)."""
     edges = [_Edge([], "[]")] if int(flat.get("minItems") or 0) == 0 else []
-    max_items = flat.get("maxItems")
-    longest = min(LONG_LIST, max_items) if isinstance(max_items, int) else LONG_LIST
-    if longest > _ORDINARY_LIST and not is_file_input(flat):
-        items = items_schema(flat)
-        # A fixed generator per item: the same list on every run.
-        value = [typical_value(name, items, random.Random(i)) for i in range(longest)]
-        edges.append(_Edge(value, f"<{longest} items>"))
+    longest = None if is_file_input(flat) else long_list(name, flat)
+    if longest is not None:
+        edges.append(_Edge(longest, f"<{len(longest)} items>"))
     return edges
 
 

@@ -36,16 +36,25 @@ def _string_edges(name: str, flat: dict[str, Any], required: bool) -> list[Any]:
     return [v for v in values if fits_pattern(flat, v)]
 
 
+def long_list(name: str, flat: dict[str, Any]) -> list[Any] | None:
+    """The longest list worth trying (LONG_LIST, capped by maxItems), or None when that is
+    no longer than an everyday list."""
+    max_items = flat.get("maxItems")
+    longest = min(LONG_LIST, max_items) if isinstance(max_items, int) else LONG_LIST
+    if longest <= _ORDINARY_LIST:
+        return None
+    items = items_schema(flat)
+    # A fixed generator per item: the edge is the same list on every run.
+    return [typical_value(name, items, random.Random(i)) for i in range(longest)]
+
+
 def _list_edges(name: str, flat: dict[str, Any], required: bool) -> list[Any]:
     values: list[Any] = []
     if not required and int(flat.get("minItems") or 0) == 0:
         values.append([])
-    max_items = flat.get("maxItems")
-    longest = min(LONG_LIST, max_items) if isinstance(max_items, int) else LONG_LIST
-    if longest > _ORDINARY_LIST:
-        items = items_schema(flat)
-        # A fixed generator per item: the edge is the same list on every run.
-        values.append([typical_value(name, items, random.Random(i)) for i in range(longest)])
+    longest = long_list(name, flat)
+    if longest is not None:
+        values.append(longest)
     return values
 
 

@@ -102,6 +102,20 @@ def _subject(path: list[Any]) -> str:
     return f"default item at {where}"
 
 
+# What a default that breaks a keyword with a single limit "is", in Cog's words.
+_BROKEN_LIMIT = {
+    "minimum": "is below its minimum",
+    "maximum": "is above its maximum",
+    "exclusiveMinimum": "is not above its exclusive minimum",
+    "exclusiveMaximum": "is not below its exclusive maximum",
+    "multipleOf": "is not a multiple of",
+    "const": "is not its only allowed value",
+    "minLength": "is shorter than its min_length",
+    "maxLength": "is longer than its max_length",
+    "pattern": "does not match its regex",
+}
+
+
 def _problem(error: jsonschema.ValidationError) -> str:
     """What is wrong, in Cog's words where it has them, keeping JSON Schema's meaning."""
     path = list(error.absolute_path)
@@ -111,26 +125,12 @@ def _problem(error: jsonschema.ValidationError) -> str:
     keyword, limit = error.validator, error.validator_value
     if keyword == "type":
         return f"{shown} is not {_type_names(limit)}"
-    if keyword == "minimum":
-        return f"{shown} is below its minimum {_show(limit)}"
-    if keyword == "maximum":
-        return f"{shown} is above its maximum {_show(limit)}"
-    if keyword == "exclusiveMinimum":
-        return f"{shown} is not above its exclusive minimum {_show(limit)}"
-    if keyword == "exclusiveMaximum":
-        return f"{shown} is not below its exclusive maximum {_show(limit)}"
-    if keyword == "multipleOf":
-        return f"{shown} is not a multiple of {_show(limit)}"
     if keyword == "enum":
         return f"{shown} is not one of its choices {_choices(list(limit))}"
-    if keyword == "const":
-        return f"{shown} is not its only allowed value {_show(limit)}"
-    if keyword == "minLength":
-        return f"{subject} is shorter than its min_length {_show(limit)}"
-    if keyword == "maxLength":
-        return f"{subject} is longer than its max_length {_show(limit)}"
-    if keyword == "pattern":
-        return f"{shown} does not match its regex {_show(limit)}"
+    if keyword in _BROKEN_LIMIT:
+        # Length limits name the value's part only: a long text is not worth repeating.
+        whom = subject if keyword in ("minLength", "maxLength") else shown
+        return f"{whom} {_BROKEN_LIMIT[keyword]} {_show(limit)}"
     if keyword in ("minItems", "maxItems"):
         count = len(error.instance)
         items = f"{count} item" if count == 1 else f"{count} items"
