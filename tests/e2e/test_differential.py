@@ -187,13 +187,13 @@ CASES = [
          why="the same, and the maintainer asked to block old bugs too"),
     Case("slower",                BOTH,      "pace",             "pace/slow",
          warned("latency", SlowerBy(3)),
-         why="0.3 s of work where live takes 0.05 s: six times slower"),
+         why="0.8 s of work where live takes 0.1 s: eight times slower"),
     Case("slower-blocking",       REPLICATE, "pace",             "pace/slow",
          blocked("latency", SlowerBy(3)), settings={"fail_on_slowdown": True},
          why="the same, and the maintainer asked to block slowdowns"),
     Case("faster",                REPLICATE, "pace",             "pace/fast",
          pushed("latency"),
-         why="0.01 s of work where live takes 0.05 s"),
+         why="0.01 s of work where live takes 0.1 s"),
 ]
 # fmt: on
 

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.helpers import cog_dir, openapi, prop, run_flow, stage
+from tests.helpers import cog_dir, openapi, prop, run_flow, stage, wait_for
 
 MODEL, TEST = "acme/m", "acme/m-test"
 DOC = openapi({"text": prop(default="hi"), "seed": prop("integer", default=None)})
@@ -327,7 +327,13 @@ def test_failed_checks_are_failed_runs_in_prefect_with_a_summary(world, model_di
     cases = [CASE, {"inputs": {"text": "b"}, "exact_string": "nope"}]
     code, report = run_flow(world, model_dir, config(test_cases=cases), seed=1)
     assert code == 1
-    parent, artifacts, children, task_runs = _read_back(report)
+
+    def settled():
+        # Task run states reach the API as events, recorded a moment after the flow returns.
+        found = _read_back(report)
+        return found if all(run.state.is_final() for run in found[3]) else None
+
+    parent, artifacts, children, task_runs = wait_for(settled, 30, "every task run to end")
     assert parent.state.is_failed()
     assert [c.state.is_failed() for c in children] == [True]
     by_name = {run.name: run for run in task_runs}

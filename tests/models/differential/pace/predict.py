@@ -1,10 +1,10 @@
-"""Answers a ping (live version) after 0.05 s of work."""
+"""Answers a ping (live version) after 0.1 s of work."""
 
 import time
 
 from cog import BasePredictor, Input
 
-WORK_SECONDS = 0.05
+WORK_SECONDS = 0.1
 
 
 class Predictor(BasePredictor):
