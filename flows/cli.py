@@ -348,8 +348,8 @@ def run(request: Request) -> int:
 def _run_flow(job: Job, console: Any) -> int:
     """Run the flow on the job the command line resolved (config, options, platform)."""
     from flows.runtime import configure_terminal_logging
-    from flows.safe_push_flow import safe_push
-    from tasks.core.errors import RunFailed, SafePushError
+    from flows.safe_push_flow import report_of, safe_push
+    from tasks.core.errors import SafePushError
     from tasks.core.run_scope import watched_by
 
     configure_terminal_logging(job.options.verbose)
@@ -361,10 +361,8 @@ def _run_flow(job: Job, console: Any) -> int:
             platform=job.spec,
             return_state=True,
         )
-    report = state.result(raise_on_failure=False)
-    if isinstance(report, RunFailed):
-        report = report.report
-    elif isinstance(report, BaseException):
+    report = report_of(state)
+    if isinstance(report, BaseException):
         code = report.exit_code if isinstance(report, SafePushError) else 1
         console.error(str(report).splitlines()[0] if str(report) else type(report).__name__)
         return code

@@ -45,6 +45,13 @@ from tasks.versions import latest_version, version_schema
 TEST_ONLY_TAG = "test-only"  # a deployment with this tag never pushes, whatever its parameters
 
 
+def report_of(state: Any) -> dict[str, Any] | BaseException:
+    """The report in a finished `safe_push` state: a run that did not pass carries it in its
+    RunFailed; anything else it raised (bad input, a platform error) is returned as is."""
+    result = state.result(raise_on_failure=False)
+    return result.report if isinstance(result, RunFailed) else result
+
+
 class OneLineErrors(logging.Filter):
     """Our own errors are one clear line in the logs, not a traceback: a failed check is a
     verdict, not a crash. A run that ends Failed logs its summary as that line."""

@@ -33,7 +33,7 @@ from tasks.fuzzing import FuzzPlan
 from tasks.live_side import LiveSide
 from tasks.outputs.compare import MISSING, compare_with_live, identical
 from tasks.outputs.latency import latency_stage
-from tasks.outputs.verdict import Judge
+from tasks.outputs.verdict import Judge, differential_verdict
 from tasks.predictions import Predictions, SharedRuns, record_from_future
 from tasks.stage_runner import Pending, StageRunner
 
@@ -210,22 +210,9 @@ def _judge_pair(
             return record.with_verdict(
                 "skipped", f"not compared: the test version failed here (see {pair.test_owner})"
             )
-        error = first_line(on_test.error or on_test.message or on_test.status, 200)
-        if on_live.status != "succeeded":
-            live_error = first_line(on_live.error or on_live.message or on_live.status, 200)
-            verdict = "failed" if blocking else "warning"
-            return record.with_verdict(
-                verdict,
-                f"pre-existing: the live version fails on this input too ({live_error}); "
-                f"test version: {error}",
-                error=on_test.error,
-                logs=on_test.logs,
-            )
+        judged = differential_verdict(on_test, on_live, blocking)
         return record.with_verdict(
-            "failed",
-            f"regression: the live version succeeds on this input, the test version fails: {error}",
-            error=on_test.error,
-            logs=on_test.logs,
+            judged.verdict, judged.message, error=on_test.error, logs=on_test.logs
         )
     if on_live.status != "succeeded":
         live_error = first_line(on_live.error or on_live.message or on_live.status, 200)

@@ -24,12 +24,12 @@ from prefect.futures import as_completed
 from tasks.ai.client import ai_available
 from tasks.artifacts import ProgressArtifact
 from tasks.core.openapi import input_schema
-from tasks.core.results import PredictionRecord, StageResult, first_line, stage_from_records
+from tasks.core.results import PredictionRecord, StageResult, stage_from_records
 from tasks.fuzz.edge_cases import edge_cases, pick_edge_cases
 from tasks.fuzz.request import FuzzRequest
 from tasks.fuzz_inputs import fuzz_task
 from tasks.live_side import LiveSide
-from tasks.outputs.verdict import Judge, is_empty
+from tasks.outputs.verdict import Judge, differential_verdict
 from tasks.predictions import Predictions, SharedRuns, record_from_future
 from tasks.stage_runner import Pending, StageRunner
 
@@ -173,32 +173,3 @@ def ask_live(
         on_live = record_from_future(future, stage, f"{record.label} on live", record.inputs)
         judged.append(differential_verdict(record, on_live, blocking))
     return judged
-
-
-def differential_verdict(
-    test: PredictionRecord, live: PredictionRecord, blocking: bool
-) -> PredictionRecord:
-    """A test failure (or refusal) judged against the live version's run of the same input."""
-    if live.verdict == "skipped":
-        return test
-    live_failed = live.status != "succeeded" or (
-        test.status == "succeeded" and is_empty(live.output)  # both answer nothing
-    )
-    if live_failed:
-        live_error = first_line(live.error or live.message or live.status, 200)
-        verdict = "failed" if blocking and test.verdict == "failed" else "warning"
-        return test.with_verdict(
-            verdict,
-            f"pre-existing: the live version fails on this input too ({live_error}); "
-            f"test version: {test.message}",
-        )
-    if test.verdict == "warning":  # a refusal of an input live takes: callers would notice
-        return test.with_verdict(
-            "failed",
-            f"regression: the live version accepts this input, the test version now refuses "
-            f"it: {test.message}",
-        )
-    return test.with_verdict(
-        "failed",
-        f"regression: the live version succeeds on this input; test version: {test.message}",
-    )

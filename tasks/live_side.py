@@ -32,7 +32,6 @@ class LiveSide:
     ref: str
     version: str
     doc: dict[str, Any]
-    runs: int = 0  # predictions submitted to live, for the report
     _futures: dict[str, PrefectFuture] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -56,7 +55,6 @@ class LiveSide:
             return self._submit(inputs, label, fresh=True)
 
     def _submit(self, inputs: dict[str, Any], label: str, fresh: bool) -> PrefectFuture:
-        self.runs += 1
         # Its own stage name: live runs do not count as the asking stage's predictions.
         return self.predictions.submit(
             self.ref,

@@ -170,8 +170,8 @@ def run_flow(
     world: FakeWorld, model_dir: Path, config: dict[str, Any], **options: Any
 ) -> tuple[int, dict[str, Any]]:
     """Run the safe_push flow on the fake platform; return (exit code, report)."""
-    from flows.safe_push_flow import safe_push, without_heartbeats
-    from tasks.core.errors import EXIT_CODES, RunFailed
+    from flows.safe_push_flow import report_of, safe_push, without_heartbeats
+    from tasks.core.errors import EXIT_CODES
 
     # Prefect joins a flow's heartbeat thread when the flow ends, which takes up to a second:
     # a third of a run on the fake. The flow behaves the same without it.
@@ -183,9 +183,7 @@ def run_flow(
             platform=world.spec,
             return_state=True,
         )
-    report = state.result(raise_on_failure=False)
-    if isinstance(report, RunFailed):
-        report = report.report
+    report = report_of(state)
     if isinstance(report, BaseException):
         raise report
     return EXIT_CODES[report["status"]], report

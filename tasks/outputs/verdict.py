@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from tasks.ai.client import AIError, make_ai
 from tasks.core.platform_data import RunResult
+from tasks.core.results import PredictionRecord, first_line
 from tasks.outputs.checkers import check_output
 from tasks.outputs.failures import classify_failure
 
@@ -99,3 +100,32 @@ def edge_verdict(
     if found.kind == "rejection":
         return "warning", f"refused on purpose ({found.reason}): {error}"
     return "failed", f"crash ({found.reason}): {error}"
+
+
+def differential_verdict(
+    test: PredictionRecord, live: PredictionRecord, blocking: bool
+) -> PredictionRecord:
+    """A test failure (or refusal) judged against the live version's run of the same input."""
+    if live.verdict == "skipped":
+        return test
+    live_failed = live.status != "succeeded" or (
+        test.status == "succeeded" and is_empty(live.output)  # both answer nothing
+    )
+    if live_failed:
+        live_error = first_line(live.error or live.message or live.status, 200)
+        verdict = "failed" if blocking and test.verdict == "failed" else "warning"
+        return test.with_verdict(
+            verdict,
+            f"pre-existing: the live version fails on this input too ({live_error}); "
+            f"test version: {test.message}",
+        )
+    if test.verdict == "warning":  # a refusal of an input live takes: callers would notice
+        return test.with_verdict(
+            "failed",
+            f"regression: the live version accepts this input, the test version now refuses "
+            f"it: {test.message}",
+        )
+    return test.with_verdict(
+        "failed",
+        f"regression: the live version succeeds on this input; test version: {test.message}",
+    )
