@@ -9,26 +9,31 @@ workers instead of waiting for each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from prefect import get_run_logger
+from prefect.runtime import flow_run
+from prefect.utilities.urls import url_for
 
 from tasks.cases import submit_test_cases
 from tasks.code_lint import code_lint
 from tasks.compare_outputs import submit_comparison
 from tasks.compatibility import compatibility
 from tasks.core.cog_yaml import read_cog_yaml
-from tasks.core.config import ModeName
+from tasks.core.config import ModeName, ModeView
 from tasks.core.job import Job
 from tasks.core.results import StageResult
 from tasks.core.run_scope import current
-from tasks.fuzzing import plan_fuzz, submit_fuzz
-from tasks.live_side import LiveSide
+from tasks.fuzzing import submit_fuzz
 from tasks.predictions import Predictions, SharedRuns
+from tasks.push_window import PushWindow, open_window
 from tasks.schema.inputs import unknown_inputs
 from tasks.schema_lint import schema_lint
-from tasks.stage_runner import StageRunner
-from tasks.staging import ensure_model, push_test_model
+from tasks.stage_runner import Pending, StageRunner, stage_from_state
+from tasks.staging import content_digest, push_test_model
+from tasks.verdicts import recall, remember, verdict_key, verdict_material
 from tasks.versions import latest_version, version_schema
 
 
@@ -65,43 +70,134 @@ def run_checks(job: Job, mode: ModeName, test_version: str | None) -> CheckOutco
 def _checks(job: Job, mode: ModeName, runner: StageRunner, outcome: CheckOutcome) -> None:
     view = job.mode(mode)
     refresh = job.options.refresh
+    schema = version_schema.with_options(refresh_cache=True) if refresh else version_schema
+    pushing = outcome.test_version is None
 
-    # 1. code lint
-    name = view.stage("code lint")
-    predictor = str(read_cog_yaml(job.cog_dir).file_of(mode))
-    lint = code_lint.with_options(refresh_cache=True) if refresh else code_lint
-    runner.run(name, lambda: lint(predictor, job.cog_dir, stage_name=name, return_state=True))
-    if runner.stopped:
+    # 1. code lint, while the test model is pushed; under --fail-fast before the push, so
+    #    that a lint failure costs no push
+    lint = _submit_lint(job, mode, runner)
+    if not pushing or job.options.fail_fast:
+        lint()
+        if runner.stopped:
+            return
+
+    # 2. an unchanged rerun reuses the verdict it had (tasks.verdicts)
+    content = content_digest(job)
+    live = latest_version(job.spec, job.model)
+    outcome.baseline = live.id if live else None
+    material = verdict_material(job, mode, content, outcome.baseline)
+    key = verdict_key(material) if material is not None else None
+    reused = recall(key) if key and job.reuse_verdicts and not refresh else None
+    if reused is not None:
+        if pushing and not _push(job, runner, outcome, lint, content):
+            return
+        lint()
+        get_run_logger().info("%s: %s", job.model, reused.line())
+        runner.scope.observer.note(reused.line())
+        for stage in reused.stages:
+            runner.finish(replace(stage, detail=f"reused: {stage.detail or stage.status}"))
         return
 
-    # 2. push the test model (the train flow may already have)
-    if outcome.test_version is None:
-        runner.begin("push test model")
-        staged = push_test_model(job)
-        outcome.tested_digest = staged.content_digest
-        runner.finish(staged.stage)
-        if runner.stopped or staged.version is None:
-            return
-        outcome.test_version = staged.version
-    test_version = outcome.test_version
-    schema = version_schema.with_options(refresh_cache=True) if refresh else version_schema
-    new_doc = schema(job.spec, job.test_model, test_version)
+    # 3. the push window: what does not need the test version starts now (tasks.push_window)
+    known_doc = None if pushing else schema(job.spec, job.test_model, outcome.test_version)
+    window = open_window(Predictions(job, view), live, known_doc, content)
+    try:
+        checked_from = len(runner.stages) + (2 if pushing else 0)  # after lint and the push
+        _after_window(job, view, runner, outcome, window, lint, schema, known_doc)
+    finally:
+        window.close()
+    if key and not runner.failed and not runner.scope.stopped():
+        here = url_for("flow-run", obj_id=flow_run.id) if flow_run.id else None
+        remember(key, runner.stages[checked_from:], here)
 
-    # 3. inputs the config sends that the model does not take (a usage error)
+
+def _submit_lint(job: Job, mode: ModeName, runner: StageRunner) -> Callable[[], None]:
+    """Start the code lint stage; the returned call finishes it (once)."""
+    name = job.mode(mode).stage("code lint")
+    predictor = str(read_cog_yaml(job.cog_dir).file_of(mode))
+    lint = code_lint.with_options(refresh_cache=True) if job.options.refresh else code_lint
+    runner.begin(name)
+    future = lint.submit(predictor, job.cog_dir, stage_name=name)
+    done: list[bool] = []
+
+    def finish() -> None:
+        if not done:
+            done.append(True)
+            future.wait()
+            runner.finish(stage_from_state(future.state, name))
+
+    return finish
+
+
+def _push(
+    job: Job, runner: StageRunner, outcome: CheckOutcome, lint: Callable[[], None], content: str
+) -> bool:
+    """Push the test model (lint is collected meanwhile); False when the checks end here."""
+    runner.begin("push test model")
+    staged = push_test_model(job, content)
+    outcome.tested_digest = staged.content_digest
+    lint()
+    runner.finish(staged.stage)
+    if staged.version is None:
+        _stop(runner, "the test push failed", [])
+        return False
+    outcome.test_version = staged.version
+    return not runner.stopped
+
+
+def _stop(runner: StageRunner, reason: str, pending: list[Pending]) -> None:
+    """End the checks early: nothing more starts, what is in flight is canceled, and stages
+    already submitted are collected (as skipped where they never ran)."""
+    runner.scope.request_stop(reason)
+    runner.scope.cancel_inflight()
+    runner.collect(pending)
+
+
+def _after_window(
+    job: Job,
+    view: ModeView,
+    runner: StageRunner,
+    outcome: CheckOutcome,
+    window: PushWindow,
+    lint: Callable[[], None],
+    schema: Any,
+    known_doc: dict[str, Any] | None,
+) -> None:
+    predictions = Predictions(job, view)
+    shared = SharedRuns()
+    if outcome.test_version is None and not _push(
+        job, runner, outcome, lint, window.content_digest
+    ):
+        return
+    test_version = outcome.test_version
+    assert test_version is not None
+
+    # 4. the test version's first predictions start now (its cold boot with them), when the
+    #    predicted schema takes the cases' inputs; the schema checks run meanwhile
+    cases = None
+    predicted = window.predicted_doc()
+    if view.test_cases and predicted is not None and unknown_inputs(view, predicted) is None:
+        window.destination_ready()
+        cases = submit_test_cases(runner, predictions, test_version, shared)
+    early = [cases] if cases is not None else []
+    new_doc = known_doc or schema(job.spec, job.test_model, test_version)
+
+    # 5. inputs the config sends that the model does not take (a usage error)
     wrong = unknown_inputs(view, new_doc)
     if wrong is not None:
         runner.finish(wrong)
+        _stop(runner, "the config sends inputs the model does not take", early)
         return
 
-    # 4. schema lint
+    # 6. schema lint
     name = view.stage("schema lint")
     runner.run(name, lambda: schema_lint(new_doc, view.train, name, return_state=True))
     if runner.stopped:
+        runner.collect(early)
         return
 
-    # 5. schema compatibility with the live version, when there is one
-    live = latest_version(job.spec, job.model)
-    outcome.baseline = live.id if live else None
+    # 7. schema compatibility with the live version, when there is one
+    live = window.live
     if live is None:
         get_run_logger().info(
             "%s has no version yet: compatibility and output comparison skipped", job.model
@@ -116,22 +212,15 @@ def _checks(job: Job, mode: ModeName, runner: StageRunner, outcome: CheckOutcome
             ),
         )
         if runner.stopped:
+            runner.collect(early)
             return
 
-    # 6. predictions: compare outputs (and latency), test cases, fuzz, sharing the workers
-    predictions = Predictions(job, view)
-    shared = SharedRuns()
-    if view.destination and (view.test_cases or view.fuzz.iterations > 0):
-        ensure_model(job.spec, view.destination, view.destination_hardware)
-    live_side = (
-        LiveSide(predictions, job.model, live.id, live.openapi_schema)
-        if live is not None and view.differential
-        else None
-    )
-    plan = plan_fuzz(predictions, new_doc) if view.fuzz.iterations > 0 else None
-    cases = (
-        submit_test_cases(runner, predictions, test_version, shared) if view.test_cases else None
-    )
+    # 8. predictions: compare outputs (and latency), test cases, fuzz, sharing the workers
+    live_side = window.live_side()
+    plan = window.plan_for(new_doc)
+    window.destination_ready()
+    if cases is None and view.test_cases:
+        cases = submit_test_cases(runner, predictions, test_version, shared)
     fuzz = submit_fuzz(runner, predictions, test_version, plan, live_side, shared) if plan else None
     comparison = None
     if live_side is not None and view.compare_outputs:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from prefect import flow
 from prefect.states import Completed, Failed, State
 
+from flows.json_flow import flow
 from flows.pipeline import CheckOutcome, run_checks
 from tasks.core.job import Job
 

@@ -14,6 +14,7 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from flows import prefect_server
@@ -45,11 +46,46 @@ def quiet_prefect() -> None:
 
 
 def _use(api_url: str) -> None:
-    """Point this process's Prefect at `api_url` (Prefect read its settings at import)."""
+    """Point this process's Prefect at `api_url`, a server of ours on loopback (Prefect read
+    its settings at import)."""
     from prefect.context import refresh_global_settings_context
 
     os.environ["PREFECT_API_URL"] = api_url
+    if api_url.startswith("http://"):
+        bundle = _one_certificate_bundle(prefect_server.server_dir())
+        if bundle is not None:
+            os.environ["PREFECT_API_SSL_CERT_FILE"] = str(bundle)
     refresh_global_settings_context()
+
+
+_BEGIN, _END = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+
+
+def _one_certificate_bundle(folder: Path) -> Path | None:
+    """A CA bundle of one certificate, for Prefect's clients of a plain-HTTP server.
+
+    Prefect gives each client it makes (six in a run) a TLS context with a whole CA bundle
+    loaded (certifi's, or SSL_CERT_FILE's), 20 ms apiece, even for an http:// API that never
+    uses it. The bundle it is told to load instead holds one certificate (the first of
+    certifi's): loaded in 2 ms, and used for nothing, as there is no TLS to the server. The
+    setting is Prefect's own (PREFECT_API_SSL_CERT_FILE) and concerns its API alone. None if
+    the bundle cannot be written."""
+    path = folder / "no-tls-ca.pem"
+    if path.is_file():
+        return path
+    try:
+        import certifi
+
+        text = Path(certifi.where()).read_text(encoding="utf-8")
+        begin = text.index(_BEGIN)
+        first = text[begin : text.index(_END, begin) + len(_END)]
+        folder.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        scratch.write_text(first + "\n", encoding="ascii")
+        os.replace(scratch, path)
+    except (OSError, ValueError, ImportError):
+        return None
+    return path
 
 
 def _fix(cause: str) -> str:

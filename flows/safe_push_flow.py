@@ -5,20 +5,20 @@ passed. The command line (flows/cli.py) and the deployments (deployments/) both 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger
-from prefect.runtime import flow_run
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect import get_run_logger
+from prefect.runtime import deployment, flow_run
 from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.urls import url_for
 
+from flows.heartbeats import own_heartbeats, without_heartbeats
+from flows.json_flow import flow
 from flows.lease import LeaseTimeout, model_lease
 from flows.pipeline import CheckOutcome
 from flows.predict import predict_flow
@@ -179,15 +179,6 @@ def _outcome(state: State, name: str) -> CheckOutcome:
     return CheckOutcome(None, [StageResult(f"{name} flow", "failed", message)])
 
 
-@contextlib.contextmanager
-def without_heartbeats() -> Iterator[None]:
-    """Subflows run in this process, inside this flow run, whose own heartbeats already say
-    that the run is alive. Their heartbeat thread would only add a wait of up to a second
-    when each of them ends (Prefect joins it), on every run."""
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        yield
-
-
 def _checks_and_push(run: _Run) -> dict[str, Any]:
     job = run.job
     config, options = job.config, job.options
@@ -196,8 +187,8 @@ def _checks_and_push(run: _Run) -> dict[str, Any]:
     test_version: str | None = None
     subflows = {"train": train_flow, "predict": predict_flow}
     for mode in config.modes:
-        if options.fail_fast and any(o.failed for o in outcomes):
-            break
+        if run.runner.scope.stopped() or (options.fail_fast and any(o.failed for o in outcomes)):
+            break  # e.g. the test push failed: there is nothing to check
         with without_heartbeats():
             state = subflows[mode].with_options(**runner)(job, test_version, return_state=True)
         outcomes.append(_outcome(state, mode))
@@ -337,14 +328,21 @@ def safe_push(
     )
     get_run_logger().info("cog-safe-push: %s", platform_reason(spec, options.platform is not None))
     ui_url = url_for("flow-run", obj_id=flow_run.id) if flow_run.id else None
-    with run_scope() as scope:
+    with own_heartbeats(), run_scope() as scope:
         scope.observer.run_started(ui_url)
         try:
             with (
                 scope.cancel_on_signals(),
                 checkout(source, git_ref, subdirectory, allowed_sources or ()) as cog_dir,
             ):
-                job = Job(config=config, options=options, spec=spec, cog_dir=cog_dir)
+                job = Job(
+                    config=config,
+                    options=options,
+                    spec=spec,
+                    cog_dir=cog_dir,
+                    # a deployment (schedule, event, the UI) is there to check: never reuse
+                    reuse_verdicts=deployment.id is None,
+                )
                 report = _run(_Run(job, StageRunner(scope, options.fail_fast)))
         except UsageError as exc:
             report = build_report(

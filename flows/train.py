@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from prefect import flow
-
+from flows.json_flow import flow
 from flows.pipeline import CheckOutcome, run_checks
 from flows.predict import final_state
 from tasks.core.job import Job

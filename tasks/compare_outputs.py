@@ -172,6 +172,8 @@ def _collect(
             again = record_from_future(
                 repeats[index], name, f"{pair.label}: live again", pair.item.inputs
             )
+            if again.status == "succeeded" and identical(on_live.output, again.output):
+                live.repeated(pair.item.inputs)
         records.append(
             _judge_pair(
                 pair, on_live, on_test, again, name, job.options.ai_model, view.fail_on_preexisting

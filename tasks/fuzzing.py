@@ -15,7 +15,7 @@ before live is asked: a user in a hurry gets the answer "something failed" soone
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from prefect import get_run_logger
@@ -27,6 +27,7 @@ from tasks.core.openapi import input_schema
 from tasks.core.results import PredictionRecord, StageResult, stage_from_records
 from tasks.fuzz.edge_cases import edge_cases, pick_edge_cases
 from tasks.fuzz.request import FuzzRequest
+from tasks.fuzz.validate import validate_payload
 from tasks.fuzz_inputs import fuzz_task
 from tasks.live_side import LiveSide
 from tasks.outputs.verdict import Judge, differential_verdict
@@ -54,6 +55,10 @@ class FuzzPlan:
         """(label, inputs) of the generated (not edge) inputs, for the comparison."""
         return [(item.label, item.inputs) for item in self.inputs if item.judge.kind == "fuzz"]
 
+    @property
+    def edges(self) -> list[FuzzInput]:
+        return [item for item in self.inputs if item.judge.kind == "edge"]
+
 
 def edge_budget(iterations: int) -> int:
     """Edge cases take up to half of the iterations; generated inputs keep the rest (and the
@@ -61,21 +66,84 @@ def edge_budget(iterations: int) -> int:
     return iterations // 2
 
 
-def plan_fuzz(predictions: Predictions, new_doc: dict[str, Any]) -> FuzzPlan:
-    """The inputs of the fuzz stage: edge cases first, then generated inputs."""
-    view, job = predictions.view, predictions.job
-    options, fuzz = job.options, view.fuzz
-    schema = input_schema(new_doc, train=view.train)
+def plan_fuzz(predictions: Predictions, doc: dict[str, Any]) -> FuzzPlan:
+    """The inputs of the fuzz stage for the schema `doc`: edge cases first, then generated
+    inputs."""
+    view = predictions.view
+    schema = input_schema(doc, train=view.train)
+    edges = _edge_inputs(predictions, schema)
+    generated, generator, error = _generate(
+        predictions, schema, view.fuzz.iterations - len(edges), offset=0
+    )
+    if error is not None:
+        return FuzzPlan(generator=generator, error=error)
+    return _logged(predictions, FuzzPlan(tuple(generated + edges), generator))
+
+
+def refit_plan(predictions: Predictions, plan: FuzzPlan, doc: dict[str, Any]) -> FuzzPlan:
+    """`plan` was made from a predicted schema; make it fit the real one, `doc`. Edge cases
+    are recomputed (they cost nothing); generated inputs the real schema accepts are kept,
+    and only the rest are generated again."""
+    view = predictions.view
+    schema = input_schema(doc, train=view.train)
+    edges = _edge_inputs(predictions, schema)
+    wanted = view.fuzz.iterations - len(edges)
+    kept = [
+        item
+        for item in plan.inputs
+        if item.judge.kind == "fuzz" and not validate_payload(item.inputs, schema)
+    ][:wanted]
+    if plan.error is None and len(kept) == wanted and len(edges) == len(plan.edges):
+        same_edges = [e.inputs for e in edges] == [e.inputs for e in plan.edges]
+        if same_edges:
+            return plan
+    more, generator, error = _generate(predictions, schema, wanted - len(kept), len(kept))
+    if error is not None:
+        return FuzzPlan(generator=generator, error=error)
+    kept = [  # numbered again: a dropped input leaves no gap, and no label is used twice
+        replace(item, label=f"{view.prefix}fuzz {index}")
+        for index, item in enumerate(kept, start=1)
+    ]
+    get_run_logger().info(
+        "%s: the pushed schema differs from the predicted one: kept %d generated input(s), "
+        "generated %d again",
+        view.stage("fuzz"),
+        len(kept),
+        len(more),
+    )
+    return _logged(predictions, FuzzPlan(tuple(kept + more + edges), generator))
+
+
+def _edge_inputs(predictions: Predictions, schema: dict[str, Any]) -> list[FuzzInput]:
+    view = predictions.view
+    fuzz = view.fuzz
     edges = pick_edge_cases(
         edge_cases(schema, fixed=fuzz.fixed_inputs, disabled=fuzz.disabled_inputs),
         edge_budget(fuzz.iterations),
     )
+    return [
+        FuzzInput(
+            f"{view.prefix}edge {index} ({case.label})",
+            case.payload,
+            Judge("edge", input_name=case.input_name),
+        )
+        for index, case in enumerate(edges, start=1)
+    ]
+
+
+def _generate(
+    predictions: Predictions, schema: dict[str, Any], count: int, offset: int
+) -> tuple[list[FuzzInput], str, str | None]:
+    """`count` generated inputs, labelled from `offset + 1`: (inputs, generator, error)."""
+    view, options = predictions.view, predictions.job.options
+    fuzz = view.fuzz
     generator = options.fuzz_generator or ("ai" if ai_available() else "schema")
-    name = view.stage("fuzz")
+    if count <= 0:
+        return [], generator, None
     try:
         request = FuzzRequest(
             input_schema=schema,
-            iterations=fuzz.iterations - len(edges),
+            iterations=count,
             generator=generator,
             fixed=dict(fuzz.fixed_inputs),
             disabled=list(fuzz.disabled_inputs),
@@ -84,29 +152,27 @@ def plan_fuzz(predictions: Predictions, new_doc: dict[str, Any]) -> FuzzPlan:
             batch_size=options.fuzz_batch_size,
             ai_model=options.ai_model,
         )
-        payloads = fuzz_task(options.refresh_fuzz or options.refresh)(request, stage_name=name)
-    except Exception as exc:  # noqa: BLE001 - generation trouble fails the stage, clearly
-        return FuzzPlan(generator=generator, error=f"could not generate fuzz inputs: {exc}")
-    edge_inputs = [
-        FuzzInput(
-            f"{view.prefix}edge {index} ({case.label})",
-            case.payload,
-            Judge("edge", input_name=case.input_name),
+        payloads = fuzz_task(options.refresh_fuzz or options.refresh)(
+            request, stage_name=view.stage("fuzz")
         )
-        for index, case in enumerate(edges, start=1)
-    ]
-    generated = [
+    except Exception as exc:  # noqa: BLE001 - generation trouble fails the stage, clearly
+        return [], generator, f"could not generate fuzz inputs: {exc}"
+    labelled = [
         FuzzInput(f"{view.prefix}fuzz {index}", payload, Judge("fuzz"))
-        for index, payload in enumerate(payloads, start=1)
+        for index, payload in enumerate(payloads, start=offset + 1)
     ]
+    return labelled, generator, None
+
+
+def _logged(predictions: Predictions, plan: FuzzPlan) -> FuzzPlan:
     get_run_logger().info(
         "%s: %d edge cases and %d inputs from the %s generator",
-        name,
-        len(edge_inputs),
-        len(generated),
-        generator,
+        predictions.view.stage("fuzz"),
+        len(plan.edges),
+        len(plan.generated),
+        plan.generator,
     )
-    return FuzzPlan(tuple(generated + edge_inputs), generator)
+    return plan
 
 
 def submit_fuzz(

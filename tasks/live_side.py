@@ -19,7 +19,8 @@ from tasks.core.openapi import input_schema
 from tasks.fuzz.compare_inputs import payload_key
 from tasks.fuzz.validate import validate_payload
 from tasks.outputs.verdict import Judge
-from tasks.predictions import Predictions
+from tasks.predictions import Predictions, has_seed
+from tasks.repeatable import is_repeatable, mark_repeatable
 
 STAGE = "live version"
 
@@ -54,7 +55,13 @@ class LiveSide:
         with self._lock:
             return self._submit(inputs, label, fresh=True)
 
+    def repeated(self, inputs: dict[str, Any]) -> None:
+        """Live gave the same output for `inputs` twice: later runs may replay it."""
+        mark_repeatable(self.predictions.job.spec, self.ref, self.version, inputs)
+
     def _submit(self, inputs: dict[str, Any], label: str, fresh: bool) -> PrefectFuture:
+        spec = self.predictions.job.spec
+        replay = has_seed(inputs) or is_repeatable(spec, self.ref, self.version, inputs)
         # Its own stage name: live runs do not count as the asking stage's predictions.
         return self.predictions.submit(
             self.ref,
@@ -65,4 +72,6 @@ class LiveSide:
             label,
             fresh=fresh,
             stops_run=False,  # live failing is evidence, never a reason to stop
+            keep=True,
+            replay=replay,
         )

@@ -7,7 +7,9 @@ PredictionFailed exception, so the flow reports every failure however the run en
 verdict itself is pure logic (tasks.outputs.verdict).
 
 Caching: a prediction whose inputs carry a seed is cached by (platform, model, version,
-inputs, judge) when it passed; a rerun after a fix does not pay for it again. Failed,
+inputs, judge) when it passed; a rerun after a fix does not pay for it again. So is a live
+run without a seed, replayed only once live was seen to repeat itself on those inputs
+(tasks.repeatable). Failed,
 timed-out and canceled runs are never cached (only Completed task runs are), and neither are
 expected-error cases, trainings, unseeded predictions or repeat runs (`fresh`).
 """
@@ -53,7 +55,7 @@ def _cache_material(parameters: dict[str, Any]) -> Any:
     inputs = parameters["inputs"]
     if parameters.get("fresh") or parameters.get("destination"):
         return None
-    if judge.expects_error or not has_seed(inputs):
+    if judge.expects_error or not (has_seed(inputs) or parameters.get("keep")):
         return None
     try:
         keyed_inputs = content_keyed(inputs)
@@ -120,12 +122,14 @@ def predict(
     destination: str | None = None,
     fail_fast: bool = False,
     fresh: bool = False,
+    keep: bool = False,
 ) -> PredictionRecord:
     """Run one prediction (with `destination`: one training) and judge it.
 
     With `fail_fast`, a failed verdict stops the whole run from here, in the worker, so no
     queued prediction starts while the flow catches up. `fresh` only keeps it out of the
-    cache (see _cache_material).
+    cache (see _cache_material); `keep` caches it even without a seed (a live run, replayed
+    once live is seen to repeat itself: tasks.repeatable).
     """
     scope = current()
     if scope.stopped():
@@ -187,8 +191,10 @@ class Predictions:
     job: Job
     view: ModeView
 
-    def _task(self) -> Any:
-        return predict.with_options(refresh_cache=True) if self.job.options.refresh else predict
+    def _task(self, replay: bool = True) -> Any:
+        if self.job.options.refresh or not replay:
+            return predict.with_options(refresh_cache=True)
+        return predict
 
     def submit(
         self,
@@ -201,10 +207,13 @@ class Predictions:
         *,
         fresh: bool = False,
         stops_run: bool = True,
+        keep: bool = False,
+        replay: bool = True,
     ) -> PrefectFuture:
         """`stops_run` False: under --fail-fast this run's failure does not stop the run (a
-        live version's run: its failure is evidence, not a failed check)."""
-        return self._task().submit(
+        live version's run: its failure is evidence, not a failed check). `keep`: cache the
+        result even without a seed; `replay` False: run anew (and cache) even if cached."""
+        return self._task(replay).submit(
             self.job.spec,
             ref,
             version,
@@ -216,6 +225,7 @@ class Predictions:
             destination=self.view.destination,
             fail_fast=self.job.options.fail_fast and stops_run,
             fresh=fresh,
+            keep=keep,
         )
 
     def map(

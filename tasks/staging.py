@@ -80,11 +80,17 @@ class Staged:
 STAGE = "push test model"
 
 
-def push_test_model(job: Job) -> Staged:
-    """Ensure the test model exists and holds the working directory as its latest version."""
+def content_digest(job: Job) -> str:
+    """The digest of the Cog directory as a push would send it (tasks.platforms.cog_dir)."""
+    return digest(job.cog_dir)
+
+
+def push_test_model(job: Job, tested: str | None = None) -> Staged:
+    """Ensure the test model exists and holds the working directory (whose digest `tested`
+    the caller may have taken already) as its latest version."""
     spec, ref = job.spec, job.test_model
     options = job.config.push_options()
-    tested = digest(job.cog_dir)
+    tested = tested or content_digest(job)
     pusher = push_test_version.with_options(refresh_cache=True) if job.options.refresh else None
     try:
         ensure_model(spec, ref, job.config.test_hardware)

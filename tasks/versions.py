@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect import task
+from prefect import get_run_logger, task
 
 from tasks.core.platform_data import PlatformSpec, VersionInfo
 from tasks.platforms import get_platform
@@ -31,3 +31,27 @@ def _version_material(parameters: dict[str, Any]) -> list[Any]:
 )
 def version_schema(spec: PlatformSpec, ref: str, version_id: str) -> dict[str, Any]:
     return get_platform(spec).get_version(ref, version_id).openapi_schema
+
+
+def _predicted_material(parameters: dict[str, Any]) -> list[Any]:
+    spec: PlatformSpec = parameters["spec"]
+    return [*where(spec), spec.python, parameters["ref"], parameters["content_digest"]]
+
+
+@task(
+    name="predicted schema",
+    task_run_name="predicted schema of {ref}",
+    cache_policy=KeyedBy(material=_predicted_material, prefix="predicted-schema"),
+    persist_result=True,
+)
+def predicted_schema(
+    spec: PlatformSpec, ref: str, cog_dir: str, content_digest: str
+) -> dict[str, Any] | None:
+    """The schema a push of `cog_dir` will most likely give `ref`, or None when it cannot be
+    told before the push (the model's packages are missing here, say): a guess that lets work
+    start during the push, never a verdict. Cached by the directory's content digest."""
+    try:
+        return get_platform(spec).predicted_schema(ref, cog_dir)
+    except Exception as exc:  # noqa: BLE001 - no prediction only means waiting for the push
+        get_run_logger().info("no schema before the push (%s): it waits for the push", exc)
+        return None

@@ -20,6 +20,7 @@ class Job(BaseModel):
     options: RunOptions
     spec: PlatformSpec
     cog_dir: str
+    reuse_verdicts: bool = True  # an unchanged rerun may reuse a passing verdict (tasks.verdicts)
 
     @property
     def model(self) -> str:

@@ -44,6 +44,11 @@ class Platform(Protocol):
     def push(self, ref: str, cog_dir: str, options: PushOptions) -> str:
         """Push the Cog directory as a new version of `ref`; return the version id."""
 
+    def predicted_schema(self, ref: str, cog_dir: str) -> dict[str, Any] | None:
+        """The OpenAPI document a push of `cog_dir` to `ref` will most likely have, known
+        before the push ends (None when it cannot be told): work that needs only the schema
+        starts while the push runs, and is checked against the real one afterwards."""
+
     def promote(
         self, ref: str, cog_dir: str, options: PushOptions, tested_ref: str, tested_version: str
     ) -> str:

@@ -264,3 +264,34 @@ def test_lost_answers_to_creates_never_start_a_second_prediction(fake, model_dir
     ids = [p["id"] for s in report["stages"] for p in s["predictions"] if p["id"]]
     assert len(ids) == len(set(ids))
     assert sorted(ids) == sorted(r.id for r in fake.runs.values())
+
+
+def test_the_push_window_runs_live_and_boots_the_test_version_at_once(fake, model_dir, monkeypatch):
+    """A slow `cog push` (2 s here) and a cold boot per new instance: the live runs happen
+    while the test model is pushed, and the first test-version run is created right after."""
+    assert run(model_dir, "--fuzz-iterations", "0")[0] == 0  # the live version
+    fake.cold_boot = 0.5
+    fake.stop_instances()
+    monkeypatch.setenv("FAKE_COG_DELAY", "2")
+    edit(model_dir / "predict.py", 'self.greeting = "Hello"', 'self.greeting = "Hello"  # v2')
+    before = set(fake.runs)
+    code, report = run(model_dir, "--no-push", "--fuzz-iterations", "4")
+    assert code == 0, report
+    push = fake.pushes[-1]
+    pushed_at = push["received_at"]
+    new = [fake.runs[i] for i in fake.runs if i not in before]
+    created = {run.id: _seconds(run.created_at) for run in new}
+    live = [run for run in new if run.model == MODEL]
+    test = [run for run in new if run.model == TEST_MODEL]
+    assert live and all(created[run.id] < pushed_at for run in live)  # during the push
+    assert test and all(created[run.id] >= pushed_at for run in test)
+    first_test = min(created[run.id] for run in test)
+    assert first_test - pushed_at < 3.0  # not after a wait for other work
+    compared = stage(report, "compare outputs")["predictions"]
+    assert len(live) == len(compared)  # each compared input ran once on live
+
+
+def _seconds(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

@@ -2,7 +2,9 @@
 
 Tests point the SDK at it through ANTHROPIC_BASE_URL (see `env_for`), script its answers,
 make it fail with real error bodies and status codes, and read back every request it got
-(to assert, for example, that images were attached).
+(to assert, for example, that images were attached). `latency` seconds delay every Messages
+call (errors included), as a real model's generation time would; `calls` keeps each call's
+(start, end) wall-clock times.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -39,7 +42,11 @@ def _tokens(text: str) -> int:
 class FakeAnthropic:
     """Context manager: `with FakeAnthropic() as fake: ... fake.url ...`."""
 
-    def __init__(self, *, thinking: bool = False, retry_after: str | None = "0") -> None:
+    def __init__(
+        self, *, thinking: bool = False, retry_after: str | None = "0", latency: float = 0.0
+    ) -> None:
+        self.latency = latency  # seconds each Messages call takes
+        self.calls: list[tuple[float, float]] = []  # (start, end) wall-clock time of each call
         self.thinking = thinking  # prepend a thinking block to every answer
         self.retry_after = retry_after  # header sent with 429/529 errors (None: none)
         self.requests: list[dict[str, Any]] = []
@@ -125,7 +132,12 @@ class FakeAnthropic:
                 except json.JSONDecodeError:
                     self._send(400, _error(400, "body is not JSON"))
                     return
+                started = time.time()
                 status, payload, extra = fake._handle(body, dict(self.headers.items()))
+                if fake.latency > 0:
+                    time.sleep(max(0.0, started + fake.latency - time.time()))
+                with fake._lock:
+                    fake.calls.append((started, time.time()))
                 self._send(status, payload, extra)
 
             def _send(

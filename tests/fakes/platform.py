@@ -12,6 +12,10 @@ Scripting:
   world.set_behaviour(ref, fn, latency=0)   what versions pushed to `ref` from now on do
   world.add_version(ref, doc, fn)           a version that exists already (the live model)
   world.fail_push(ref, message)             the next push to `ref` fails
+  world.push_seconds = 0.5                  every push takes this long (the push window)
+  world.read_seconds = 0.5                  every version look-up by id takes this long
+  world.predict_schema(ref, doc)            what the platform predicts a push to `ref` will
+                                            have (default: the scripted schema; None: unknown)
 A behaviour returns the output, or raises: the run fails with the exception's message as its
 error and a Cog-like traceback as its logs. An output that holds a `Path` under the tool's
 home is a file output (a file:// URL), as platforms return downloaded files.
@@ -81,6 +85,7 @@ class FakeRun:
     status: str = "starting"
     destination: str | None = None
     seconds: float = 0.0
+    started: float = field(default_factory=time.monotonic)
 
 
 class FakeWorld:
@@ -95,6 +100,11 @@ class FakeWorld:
         self.pushes: list[tuple[str, str]] = []  # (ref, version id), in order
         self.deployments: dict[str, tuple[str, str]] = {}  # owner/name -> (ref, version)
         self.push_failures: dict[str, str] = {}
+        self.push_seconds = 0.0
+        self.push_spans: list[tuple[float, float]] = []  # (start, end), time.monotonic()
+        self.predicted: dict[str, dict[str, Any] | None] = {}
+        self.read_seconds = 0.0  # each version look-up by id takes this long
+        self.version_reads: list[tuple[str, float, float]] = []  # (ref, start, end)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -123,6 +133,9 @@ class FakeWorld:
 
     def fail_push(self, ref: str, message: str = "build failed") -> None:
         self.push_failures[ref] = message
+
+    def predict_schema(self, ref: str, doc: dict[str, Any] | None) -> None:
+        self.predicted[ref] = doc
 
     # ---- what happened -----------------------------------------------------------------
 
@@ -184,6 +197,10 @@ class FakePlatform:
         return VersionInfo(version.id, version.schema) if version else None
 
     def get_version(self, ref: str, version_id: str) -> VersionInfo:
+        started = time.monotonic()
+        if self.world.read_seconds:
+            time.sleep(self.world.read_seconds)
+        self.world.version_reads.append((ref, started, time.monotonic()))
         return VersionInfo(version_id, self._version(ref, version_id).schema)
 
     def _version(self, ref: str, version_id: str) -> FakeVersion:
@@ -192,7 +209,16 @@ class FakePlatform:
                 return version
         raise UsageError(f"version {version_id} of {ref} does not exist")
 
+    def predicted_schema(self, ref: str, cog_dir: str) -> dict[str, Any] | None:
+        if ref in self.world.predicted:
+            return self.world.predicted[ref]
+        return self.world.script(ref).schema
+
     def push(self, ref: str, cog_dir: str, options: PushOptions) -> str:
+        started = time.monotonic()
+        if self.world.push_seconds:
+            time.sleep(self.world.push_seconds)
+        self.world.push_spans.append((started, time.monotonic()))
         failure = self.world.push_failures.pop(ref, None)
         if failure is not None:
             raise PlatformError(f"push failed: {failure}")

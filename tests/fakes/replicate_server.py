@@ -18,12 +18,21 @@ raising an exception with a `logs` attribute.
 `Cancel-After: 30s` cancels a run that outlives its deadline. File outputs (`FakeFile`) are
 served from GET /files/{prediction id}/{name} without auth, like replicate.delivery.
 
-Switches for tests and benchmarks: `latency`, `faults(rate, kinds, seed)` (429 with
+Instances: each version keeps a pool of model instances. With `cold_boot` seconds (default 0:
+no boot time), a run that starts when no idle instance of its version exists boots a new one
+first; the run stays "starting" while it boots, and neither `started_at` nor `predict_time`
+includes the boot. An instance stays warm after its run ends and serves the next run of its
+version (a run canceled while its instance boots discards that instance). So 4 concurrent runs
+on a fresh version boot 4 instances at once, and later runs, up to 4 at a time, find one warm.
+`boots` counts instances booted per version; `stop_instances()` scales every version to zero.
+
+Switches for tests and benchmarks: `latency`, `cold_boot`, `faults(rate, kinds, seed)` (429 with
 Retry-After, 500, 503, "drop": connection closed before the request is processed, "lose": the
 request is processed, then the connection is closed before the answer), `fail_next(method,
 pattern, *kinds)` (scripted faults for the next matching requests), `counts` of requests by
 (method, path pattern), `requests` (a log without secrets).
-The stand-in `cog` registers pushed versions through the private POST /_fake/push.
+The stand-in `cog` registers pushed versions through the private POST /_fake/push; `pushes`
+keeps each push's body, with when the cog process started and when its push arrived.
 """
 
 from __future__ import annotations
@@ -91,6 +100,7 @@ class Run:
     completed_at: str | None = None
     predict_time: float | None = None
     deadline: float | None = None  # monotonic; from Cancel-After
+    booted: bool = False  # it booted a new instance of its version before it ran
     done: threading.Event = field(default_factory=threading.Event)
     cancel_requested: threading.Event = field(default_factory=threading.Event)
 
@@ -128,6 +138,7 @@ class FakeReplicate:
         latency: float = 0.0,
         startup: float = 0.01,
         max_wait: float = 60.0,
+        cold_boot: float = 0.0,
     ) -> None:
         self.token = token
         self.username = username
@@ -136,6 +147,9 @@ class FakeReplicate:
         self.list_page_size = 100  # runs per page of GET /v1/predictions, as on Replicate
         self.latency = latency
         self.startup = startup
+        self.cold_boot = cold_boot
+        self.boots: Counter[str] = Counter()  # instances booted, by version id
+        self._idle: Counter[str] = Counter()  # warm instances waiting for a run, by version id
         self.max_wait = max_wait
         self.min_cancel_after = 5.0  # Replicate's minimum; tests may lower it
         self.models: dict[str, dict[str, Any]] = {}
@@ -296,6 +310,11 @@ class FakeReplicate:
             self.requests.clear()
             self.faults_injected.clear()
 
+    def stop_instances(self) -> None:
+        """Scale every version to zero: the next runs boot new instances (call while idle)."""
+        with self._lock:
+            self._idle.clear()
+
     def count(self, method: str, pattern: str) -> int:
         return self.counts[(method, pattern)]
 
@@ -375,10 +394,36 @@ class FakeReplicate:
             run.completed_at = _now()
         run.done.set()
 
+    def _acquire_instance(self, run: Run) -> bool:
+        """An idle instance of the run's version, or a new one booted; False if canceled."""
+        with self._lock:
+            if self._idle[run.version] > 0:
+                self._idle[run.version] -= 1
+                return True
+            self.boots[run.version] += 1
+            run.booted = True
+            boot = self.cold_boot
+        return not (boot > 0 and self._sleep(run, boot))
+
+    def _release_instance(self, run: Run) -> None:
+        with self._lock:
+            self._idle[run.version] += 1
+
     def _execute(self, run: Run, behaviour: _Registered) -> None:
-        if self._sleep(run, self.startup):
+        if self._sleep(run, self.startup) or not self._acquire_instance(run):
             self._finish(run, "canceled")
             return
+        try:
+            # A model's setup() runs while its run is still "starting": on Replicate it is
+            # part of the boot, never of predict_time (a behaviour may offer `setup`).
+            setup = getattr(behaviour.fn, "setup", None)
+            if callable(setup):
+                setup()
+            self._process(run, behaviour)
+        finally:
+            self._release_instance(run)
+
+    def _process(self, run: Run, behaviour: _Registered) -> None:
         with self._lock:
             if run.status in TERMINAL:
                 return
@@ -543,6 +588,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeReplicate
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm a keep-alive client waits
+    # ~40 ms for the second (delayed ACK). A real API does not add that to every request.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # quiet: tests read counters, not access logs
@@ -941,7 +989,8 @@ class _Handler(BaseHTTPRequestHandler):
             return _error(422, "Invalid request", "openapi_schema must be an object")
         version_id = fake.add_version(ref, schema)
         with fake._lock:
-            fake.pushes.append({**b, "id": version_id})
+            # "started_at" (wall clock) comes from the stand-in cog; "received_at" ends the push
+            fake.pushes.append({**b, "id": version_id, "received_at": time.time()})
         if fake.push_hook is not None:
             fake.push_hook(ref, version_id, b)
         return 201, {"id": version_id, "model": ref}

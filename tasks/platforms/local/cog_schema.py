@@ -508,12 +508,14 @@ def model_env(python: str | None) -> dict[str, str]:
     return env
 
 
-def generate_schema(cog_dir: str | os.PathLike[str], python: str | None = None) -> dict[str, Any]:
+def generate_schema(
+    cog_dir: str | os.PathLike[str], python: str | None = None, timeout: float = 300.0
+) -> dict[str, Any]:
     """The OpenAPI document for the Cog directory, as cog.yaml declares it."""
     refs = read_cog_yaml(cog_dir).refs()
     if not refs:
         raise UsageError(f"cog.yaml in {cog_dir} declares neither predict nor train")
-    signatures = describe_signatures(cog_dir, refs, python)
+    signatures = describe_signatures(cog_dir, refs, python, timeout)
     return build_openapi(signatures.get("predict"), signatures.get("train"))
 
 

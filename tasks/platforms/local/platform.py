@@ -241,6 +241,14 @@ class LocalPlatform:
         write_schema(snapshot, document)
         return document
 
+    def predicted_schema(self, ref: str, cog_dir: str) -> dict[str, Any] | None:
+        """What the push will generate, from the working directory rather than a snapshot."""
+        refs = read_cog_yaml(cog_dir).refs()
+        if not refs:
+            return None
+        signatures = describe_signatures(cog_dir, refs, self.python)
+        return build_openapi(signatures.get("predict"), signatures.get("train"))
+
     def push(self, ref: str, cog_dir: str, options: PushOptions) -> str:
         """Snapshot `cog_dir` as a new version of `ref`; the id is the content hash."""
         split_ref(ref)

@@ -39,6 +39,7 @@ from tasks.core.platform_data import (
 )
 from tasks.core.refs import split_ref
 from tasks.core.secrets import scrub
+from tasks.platforms.local.cog_schema import generate_schema
 from tasks.platforms.replicate import cog_cli, deployments
 from tasks.platforms.replicate.client import api_base, build_client, read_token
 from tasks.platforms.replicate.errors import TOKEN_ENV, ReplicateAPIError
@@ -132,6 +133,13 @@ class ReplicatePlatform:
         return cog_cli.push(
             cog_cli.image_name(ref), cog_dir, options, stream=self.spec.verbosity >= 1
         )
+
+    def predicted_schema(self, ref: str, cog_dir: str) -> dict[str, Any] | None:
+        """Cog builds the schema with a static generator that ours follows (checked against
+        Cog's own fixtures); it needs the model's imports, so a model whose packages this
+        machine lacks gets an error, and its schema waits for the push (so does one whose
+        imports take longer than a push should)."""
+        return generate_schema(cog_dir, self.spec.python, timeout=60.0)
 
     def environment_warnings(self, cog_dir: str) -> list[str]:
         """Replicate builds each version from cog.yaml: nothing to warn about here."""
