@@ -51,6 +51,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.harness import hello, subprocess_env  # noqa: E402
 
 TOKEN = "r8_benchmark_token"
 MODEL, TEST_MODEL = "acme/hello", "acme/hello-test"
@@ -72,10 +73,6 @@ def free_port() -> int:
     from tests.prefect_server import free_port as port
 
     return port()
-
-
-def hello(inputs: dict) -> str:
-    return f"Hello, {inputs.get('name', 'world')}{inputs.get('punctuation', '!')}"
 
 
 # --- what a run does, counted and timed from inside the process --------------------------------
@@ -322,21 +319,9 @@ class Bench:
         shutil.copytree(ROOT / "examples" / "hello", self.model_dir)
         (self.model_dir / "cog-safe-push.yaml").write_text(CONFIG)
         self.edits = 0
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("PREFECT_") and k != "ANTHROPIC_API_KEY"
-        }
+        self.env = subprocess_env(work, fake.url, TOKEN, ROOT / "tests" / "fakes" / "bin")
         self.env.update(
             {
-                "HOME": str(work / "home"),
-                "COG_SAFE_PUSH_HOME": str(work / "tool-home"),
-                "REPLICATE_API_TOKEN": TOKEN,
-                "REPLICATE_BASE_URL": fake.url,
-                "FAKE_REPLICATE_URL": fake.url,
-                "FAKE_COG_PYTHON": sys.executable,
-                "PYTHONPATH": str(ROOT),
-                "PATH": f"{ROOT / 'tests' / 'fakes' / 'bin'}{os.pathsep}{os.environ['PATH']}",
                 # a managed server of its own, beside any other on this machine
                 "COG_SAFE_PUSH_SERVER_PORT": str(free_port()),
             }

@@ -42,3 +42,38 @@ def run_cli(model_dir: Path, work: Path, *flags: str) -> tuple[int, dict, float]
     finally:
         os.chdir(cwd)
     return code, json.loads(report_path.read_text()), time.monotonic() - started
+
+
+def hello(inputs: dict) -> str:
+    """What examples/hello answers, as the fake Replicate runs it for a version."""
+    repeat = int(inputs.get("repeat", 1))
+    if not 1 <= repeat <= 3:
+        raise ValueError(f"repeat must be between 1 and 3, got {repeat}")
+    name = str(inputs.get("name", "world")).strip() or "stranger"
+    return " ".join([f"Hello, {name}{inputs.get('punctuation', '!')}"] * repeat)
+
+
+def subprocess_env(work: Path, fake_url: str, token: str, bin_dir: Path) -> dict[str, str]:
+    """The environment of a CLI run in a subprocess against the fakes: a home of its own under
+    `work`, no Prefect settings or Anthropic key from this shell, the stand-in cog first on
+    PATH (`bin_dir`)."""
+    import sys
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PREFECT_") and k != "ANTHROPIC_API_KEY"
+    }
+    env.update(
+        {
+            "HOME": str(work / "home"),
+            "COG_SAFE_PUSH_HOME": str(work / "tool-home"),
+            "REPLICATE_API_TOKEN": token,
+            "REPLICATE_BASE_URL": fake_url,
+            "FAKE_REPLICATE_URL": fake_url,
+            "FAKE_COG_PYTHON": sys.executable,
+            "PYTHONPATH": str(bin_dir.parent.parent.parent),
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        }
+    )
+    return env

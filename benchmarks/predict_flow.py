@@ -23,20 +23,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.harness import prefect_server, run_cli  # noqa: E402
+from benchmarks.harness import hello, prefect_server, run_cli  # noqa: E402
 
 WORK = Path(tempfile.mkdtemp(prefix="cog-safe-push-bench-"))
 TOKEN = "r8_benchmark_token"
 MODEL, TEST_MODEL = "acme/hello", "acme/hello-test"
 PREDICTION_STAGES = {"compare outputs", "test cases", "fuzz"}
-
-
-def hello(inputs: dict) -> str:
-    repeat = int(inputs.get("repeat", 1))
-    if not 1 <= repeat <= 3:
-        raise ValueError(f"repeat must be between 1 and 3, got {repeat}")
-    line = f"Hello, {str(inputs.get('name', 'world')).strip() or 'stranger'}{inputs.get('punctuation', '!')}"
-    return " ".join([line] * repeat)
 
 
 def crashes_on_three(inputs: dict) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import shutil
 import statistics
 import subprocess
@@ -30,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
+from benchmarks.harness import hello, subprocess_env  # noqa: E402
 from tests.fakes.busy_cpu import busy_cpu  # noqa: E402
 from tests.fakes.replicate_server import FakeReplicate  # noqa: E402
 
@@ -56,14 +55,6 @@ predict:
 """
 
 
-def hello(inputs: dict) -> str:
-    repeat = int(inputs.get("repeat", 1))
-    if not 1 <= repeat <= 3:
-        raise ValueError(f"repeat must be between 1 and 3, got {repeat}")
-    name = str(inputs.get("name", "world")).strip() or "stranger"
-    return " ".join([f"Hello, {name}{inputs.get('punctuation', '!')}"] * repeat)
-
-
 class Bench:
     def __init__(self, work: Path, fake: FakeReplicate) -> None:
         self.work = work
@@ -72,23 +63,7 @@ class Bench:
         (self.model_dir / "cog-safe-push.yaml").write_text(CONFIG)
         fixed = CONFIG.split("predict:")[0] + "predict:\n  compare_outputs: false\n"
         (self.model_dir / "fixed.yaml").write_text(fixed + "  fuzz:\n    iterations: 0\n")
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("PREFECT_") and k not in ("ANTHROPIC_API_KEY",)
-        }
-        self.env.update(
-            {
-                "HOME": str(work / "home"),
-                "COG_SAFE_PUSH_HOME": str(work / "tool-home"),
-                "REPLICATE_API_TOKEN": TOKEN,
-                "REPLICATE_BASE_URL": fake.url,
-                "FAKE_REPLICATE_URL": fake.url,
-                "FAKE_COG_PYTHON": sys.executable,
-                "PYTHONPATH": str(ROOT),
-                "PATH": f"{ROOT / 'tests' / 'fakes' / 'bin'}{os.pathsep}{os.environ['PATH']}",
-            }
-        )
+        self.env = subprocess_env(work, fake.url, TOKEN, ROOT / "tests" / "fakes" / "bin")
         (work / "home").mkdir()
 
     def cli(self, *args: str, cwd: Path | None = None, env: dict | None = None) -> float:

@@ -56,7 +56,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.harness import prefect_server  # noqa: E402
+from benchmarks.harness import hello, prefect_server  # noqa: E402
 
 TOKEN = "r8_benchmark_token"
 MODEL, TEST_MODEL = "acme/hello", "acme/hello-test"
@@ -111,15 +111,6 @@ PROFILES = {
     "no-latency": Profile("no-latency", push=0.0, cold_boot=0.0, ai=0.0),
     "realistic": Profile("realistic", push=30.0, cold_boot=10.0, ai=3.0),
 }
-
-
-def hello(inputs: dict) -> str:
-    """What examples/hello returns (unseeded: nothing in it is random)."""
-    repeat = int(inputs.get("repeat", 1))
-    if not 1 <= repeat <= 3:
-        raise ValueError(f"repeat must be between 1 and 3, got {repeat}")
-    line = f"Hello, {str(inputs.get('name', 'world')).strip() or 'stranger'}{inputs.get('punctuation', '!')}"
-    return " ".join([line] * repeat)
 
 
 NAMES = ["Ada", "Grace", "Linus", "Barbara", "Edsger", "Alan", "Frances", "Ken", "Radia", "Niklaus"]

@@ -101,6 +101,7 @@ class Run:
     predict_time: float | None = None
     deadline: float | None = None  # monotonic; from Cancel-After
     booted: bool = False  # it booted a new instance of its version before it ran
+    holds_instance: bool = False  # an instance of its version is busy with it
     done: threading.Event = field(default_factory=threading.Event)
     cancel_requested: threading.Event = field(default_factory=threading.Event)
 
@@ -399,15 +400,24 @@ class FakeReplicate:
         with self._lock:
             if self._idle[run.version] > 0:
                 self._idle[run.version] -= 1
+                run.holds_instance = True
                 return True
             self.boots[run.version] += 1
             run.booted = True
             boot = self.cold_boot
-        return not (boot > 0 and self._sleep(run, boot))
+        if boot > 0 and self._sleep(run, boot):
+            return False  # canceled while booting: that instance is discarded
+        with self._lock:
+            run.holds_instance = True
+        return True
 
     def _release_instance(self, run: Run) -> None:
+        """The run's instance is free again: before the run is seen to end, as on Replicate,
+        so that the next run a client sends on seeing it end finds the instance warm."""
         with self._lock:
-            self._idle[run.version] += 1
+            if run.holds_instance:
+                run.holds_instance = False
+                self._idle[run.version] += 1
 
     def _execute(self, run: Run, behaviour: _Registered) -> None:
         if self._sleep(run, self.startup) or not self._acquire_instance(run):
@@ -445,6 +455,7 @@ class FakeReplicate:
             failure = "".join(traceback.format_exception(exc))
         remaining = latency - (time.monotonic() - began)
         if self._sleep(run, remaining):
+            self._release_instance(run)
             self._finish(run, "canceled")
             return
         with self._lock:
@@ -459,6 +470,7 @@ class FakeReplicate:
                 run.output = self._store_outputs(run, output)
                 if run.kind == "training":
                     run.output = self._finish_training(run, run.output)
+        self._release_instance(run)
         self._finish(run, "failed" if error is not None else "succeeded")
 
     def _store_outputs(self, run: Run, value: Any) -> Any:
