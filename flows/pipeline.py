@@ -22,7 +22,7 @@ from tasks.code_lint import code_lint
 from tasks.compare_outputs import submit_comparison
 from tasks.compatibility import compatibility
 from tasks.core.cog_yaml import read_cog_yaml
-from tasks.core.config import ModeName, ModeView
+from tasks.core.config import ModeName
 from tasks.core.job import Job
 from tasks.core.results import StageResult
 from tasks.core.run_scope import current
@@ -32,6 +32,7 @@ from tasks.push_window import PushWindow, open_window
 from tasks.schema.inputs import unknown_inputs
 from tasks.schema_lint import schema_lint
 from tasks.stage_runner import Pending, StageRunner, stage_from_state
+from tasks.staging import STAGE as PUSH_STAGE
 from tasks.staging import content_digest, push_test_model
 from tasks.verdicts import recall, remember, verdict_key, verdict_material
 from tasks.versions import latest_version, version_schema
@@ -91,7 +92,6 @@ def _checks(job: Job, mode: ModeName, runner: StageRunner, outcome: CheckOutcome
     if reused is not None:
         if pushing and not _push(job, runner, outcome, lint, content):
             return
-        lint()
         get_run_logger().info("%s: %s", job.model, reused.line())
         runner.scope.observer.note(reused.line())
         for stage in reused.stages:
@@ -102,13 +102,13 @@ def _checks(job: Job, mode: ModeName, runner: StageRunner, outcome: CheckOutcome
     known_doc = None if pushing else schema(job.spec, job.test_model, outcome.test_version)
     window = open_window(Predictions(job, view), live, known_doc, content)
     try:
-        checked_from = len(runner.stages) + (2 if pushing else 0)  # after lint and the push
-        _after_window(job, view, runner, outcome, window, lint, schema, known_doc)
+        _after_window(runner, outcome, window, lint, schema, known_doc)
     finally:
         window.close()
     if key and not runner.failed and not runner.scope.stopped():
         here = url_for("flow-run", obj_id=flow_run.id) if flow_run.id else None
-        remember(key, runner.stages[checked_from:], here)
+        unchecked = (view.stage("code lint"), PUSH_STAGE)  # they run again on a reuse
+        remember(key, [s for s in runner.stages if s.name not in unchecked], here)
 
 
 def _submit_lint(job: Job, mode: ModeName, runner: StageRunner) -> Callable[[], None]:
@@ -133,7 +133,7 @@ def _push(
     job: Job, runner: StageRunner, outcome: CheckOutcome, lint: Callable[[], None], content: str
 ) -> bool:
     """Push the test model (lint is collected meanwhile); False when the checks end here."""
-    runner.begin("push test model")
+    runner.begin(PUSH_STAGE)
     staged = push_test_model(job, content)
     outcome.tested_digest = staged.content_digest
     lint()
@@ -154,8 +154,6 @@ def _stop(runner: StageRunner, reason: str, pending: list[Pending]) -> None:
 
 
 def _after_window(
-    job: Job,
-    view: ModeView,
     runner: StageRunner,
     outcome: CheckOutcome,
     window: PushWindow,
@@ -163,7 +161,8 @@ def _after_window(
     schema: Any,
     known_doc: dict[str, Any] | None,
 ) -> None:
-    predictions = Predictions(job, view)
+    predictions = window.predictions
+    job, view = predictions.job, predictions.view
     shared = SharedRuns()
     if outcome.test_version is None and not _push(
         job, runner, outcome, lint, window.content_digest

@@ -93,10 +93,9 @@ def refit_plan(predictions: Predictions, plan: FuzzPlan, doc: dict[str, Any]) ->
         for item in plan.inputs
         if item.judge.kind == "fuzz" and not validate_payload(item.inputs, schema)
     ][:wanted]
-    if plan.error is None and len(kept) == wanted and len(edges) == len(plan.edges):
-        same_edges = [e.inputs for e in edges] == [e.inputs for e in plan.edges]
-        if same_edges:
-            return plan
+    same_edges = [e.inputs for e in edges] == [e.inputs for e in plan.edges]
+    if plan.error is None and len(kept) == wanted and same_edges:
+        return plan
     more, generator, error = _generate(predictions, schema, wanted - len(kept), len(kept))
     if error is not None:
         return FuzzPlan(generator=generator, error=error)

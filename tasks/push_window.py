@@ -54,7 +54,7 @@ class PushWindow:
     """Work started by `open_window`; its answers are read once the test version exists."""
 
     def __init__(
-        self, predictions: Predictions, live: VersionInfo | None, content_digest: str | None
+        self, predictions: Predictions, live: VersionInfo | None, content_digest: str
     ) -> None:
         self.predictions = predictions
         self.live = live  # the live version (None: the model has none yet)
@@ -120,11 +120,11 @@ class PushWindow:
         if view.destination and (view.test_cases or view.fuzz.iterations > 0):
             ensure_model(job.spec, view.destination, view.destination_hardware)
 
-    def _prepare(self, known: dict[str, Any] | None, content_digest: str | None) -> Prepared:
+    def _prepare(self, known: dict[str, Any] | None) -> Prepared:
         job, view = self.predictions.job, self.predictions.view
         doc = known
-        if doc is None and content_digest is not None:
-            doc = predicted_schema(job.spec, job.test_model, job.cog_dir, content_digest)
+        if doc is None:
+            doc = predicted_schema(job.spec, job.test_model, job.cog_dir, self.content_digest)
         if doc is None:
             return Prepared(None, None)
         plan = None
@@ -164,5 +164,5 @@ def open_window(
     about to be pushed, and the prediction is cached by that digest."""
     window = PushWindow(predictions, live, content_digest)
     window._destination = window._start(window._ensure_destination)
-    window._prepared = window._start(window._prepare, known_doc, content_digest)
+    window._prepared = window._start(window._prepare, known_doc)
     return window

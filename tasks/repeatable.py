@@ -9,15 +9,14 @@ never changes, so what it was seen to do stays true.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
-from tasks.core.home import tool_home
+from tasks.core.home import atomic_write_json, tool_home
 from tasks.core.platform_data import PlatformSpec
 from tasks.fuzz.compare_inputs import payload_key
 from tasks.policies import where
@@ -50,11 +49,5 @@ def mark_repeatable(spec: PlatformSpec, ref: str, version: str, inputs: dict[str
         keys = _read(path)
         if key in keys:
             return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".repeatable-")
-            with os.fdopen(fd, "w") as handle:
-                json.dump([*keys, key], handle)
-            os.replace(tmp, path)
-        except OSError:
-            return
+        with contextlib.suppress(OSError):
+            atomic_write_json(path, [*keys, key])

@@ -85,12 +85,11 @@ def content_digest(job: Job) -> str:
     return digest(job.cog_dir)
 
 
-def push_test_model(job: Job, tested: str | None = None) -> Staged:
-    """Ensure the test model exists and holds the working directory (whose digest `tested`
-    the caller may have taken already) as its latest version."""
+def push_test_model(job: Job, tested: str) -> Staged:
+    """Ensure the test model exists and holds the working directory, whose content digest
+    (`content_digest`) the caller took, as its latest version."""
     spec, ref = job.spec, job.test_model
     options = job.config.push_options()
-    tested = tested or content_digest(job)
     pusher = push_test_version.with_options(refresh_cache=True) if job.options.refresh else None
     try:
         ensure_model(spec, ref, job.config.test_hardware)

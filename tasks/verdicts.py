@@ -13,11 +13,10 @@ stage names, statuses, details and warnings, when, and the flow run that decided
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata
 import json
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,7 +27,7 @@ from typing import Any
 from tasks.ai.client import ai_available
 from tasks.core.config import ModeName
 from tasks.core.errors import SafePushError
-from tasks.core.home import tool_home
+from tasks.core.home import atomic_write_json, tool_home
 from tasks.core.job import Job
 from tasks.core.results import StageResult
 from tasks.outputs.files import content_keyed
@@ -136,25 +135,10 @@ def recall(key: str, now: float | None = None) -> Reused | None:
 
 def remember(key: str, stages: list[StageResult], flow_run_url: str | None) -> None:
     """Keep a passing verdict (best effort: a read-only home only loses the reuse)."""
-    data = {
-        "stored_at": time.time(),
-        "flow_run_url": flow_run_url,
-        "stages": [
-            {
-                "name": s.name,
-                "status": s.status,
-                "warnings": list(s.warnings),
-                "detail": s.detail,
-            }
-            for s in stages
-        ],
-    }
-    path = _path(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".verdict-")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle)
-        os.replace(tmp, path)
-    except OSError:
-        return
+    kept = [
+        {"name": s.name, "status": s.status, "warnings": list(s.warnings), "detail": s.detail}
+        for s in stages
+    ]
+    data = {"stored_at": time.time(), "flow_run_url": flow_run_url, "stages": kept}
+    with contextlib.suppress(OSError):
+        atomic_write_json(_path(key), data)

@@ -130,3 +130,14 @@ def test_live_runs_that_vary_are_never_replayed(live, model_dir):
     edit(model_dir / "predict.py", "return text", "return text  # again")
     run_flow(live, model_dir, config(fuzz={"iterations": 0}), no_push=True)
     assert len(live.runs_on(MODEL)) > before
+
+
+def test_a_fail_fast_rerun_reuses_every_checked_stage(live, model_dir):
+    code, first = run_flow(live, model_dir, config(), no_push=True, fail_fast=True)
+    assert code == 0, first
+    code, again = run_flow(live, model_dir, config(), no_push=True, fail_fast=True)
+    assert code == 0, again
+    checked = [s["name"] for s in first["stages"] if s["name"] not in ("code lint",)]
+    reused = [s["name"] for s in again["stages"] if (s["detail"] or "").startswith("reused:")]
+    assert "schema lint" in reused
+    assert set(reused) == set(checked) - {"preflight", "push test model", "push"}

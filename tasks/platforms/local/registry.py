@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.core.errors import UsageError
+from tasks.core.home import atomic_write_json
 from tasks.core.refs import split_ref
 from tasks.platforms.cog_dir import content_hash, snapshot_files
 
@@ -37,19 +38,6 @@ _thread_lock = threading.RLock()
 
 def now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-def atomic_write_json(path: Path, value: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(value, handle, indent=2, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def read_json(path: Path) -> Any:
