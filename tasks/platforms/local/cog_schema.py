@@ -472,9 +472,10 @@ def describe_signatures(
         out = Path(tmp) / "signature.json"
         args = [python, str(probe), str(out)] + [f"{k}={v}" for k, v in refs.items()]
         try:
-            proc = supervise.run(
-                args, python=python, cwd=cog_dir, timeout=timeout, env=model_env(python)
-            )
+            # No bytecode: the probe imports the predictor where it lies (a pushed snapshot,
+            # or the user's directory), and must leave no __pycache__ behind in either.
+            env = {**model_env(python), "PYTHONDONTWRITEBYTECODE": "1"}
+            proc = supervise.run(args, python=python, cwd=cog_dir, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             raise UsageError(
                 f"reading the predictor signature in {cog_dir} took over {timeout:.0f}s"
