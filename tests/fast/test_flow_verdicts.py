@@ -331,7 +331,9 @@ def test_failed_checks_are_failed_runs_in_prefect_with_a_summary(world, model_di
     def settled():
         # Task run states reach the API as events, recorded a moment after the flow returns.
         found = _read_back(report)
-        return found if all(run.state.is_final() for run in found[3]) else None
+        # A task run may be read back before its first state is: not settled yet either.
+        done = all(run.state is not None and run.state.is_final() for run in found[3])
+        return found if done else None
 
     parent, artifacts, children, task_runs = wait_for(settled, 30, "every task run to end")
     assert parent.state.is_failed()
