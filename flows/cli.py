@@ -4,7 +4,8 @@ code. Prefect is imported only once a run is certain, so `--help`, `--help-confi
 usage error (exit 2) answer at once.
 
 Exit codes: 0 passed, 1 a check failed, 2 bad usage or input, 3 no Prefect server could be
-had (flows.runtime), 130 interrupted.
+had (flows.runtime), 4 pushed but not confirmed (the model's latest version is not shown to be
+the one pushed, with the tested schema; the deployment is left as it was), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows.usage_parser import UsageParser, typed
 from tasks.core.config import (
@@ -35,6 +36,9 @@ from tasks.core.config import (
 from tasks.core.errors import EXIT_CODES, UsageError
 from tasks.core.job import Job
 from tasks.core.options import RunOptions
+
+if TYPE_CHECKING:
+    from tasks.core.run_scope import RunScope
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,8 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-server",
         action="store_true",
-        help="Without a configured Prefect API, use a temporary Prefect server for this run "
-        "instead of the managed local one (also COG_SAFE_PUSH_NO_SERVER=1)",
+        help="Use a temporary Prefect server for this run instead of the managed local one "
+        "or PREFECT_API_URL (also COG_SAFE_PUSH_NO_SERVER=1)",
     )
     p.add_argument(
         "--report-json", metavar="PATH", default=None, help="Write a JSON report to PATH"
@@ -357,21 +361,26 @@ def run(request: Request) -> int:
     """Check problems visible without a platform (exit 2), get Prefect, run the flow."""
     from flows.console import Console
     from flows.runtime import EXIT_NO_PREFECT, ServerUnavailable, prefect_api
+    from flows.server_watch import watched_server
     from tasks.core.usage_checks import local_problems
     from tasks.platforms import platform_reason, resolve_spec
+    from tasks.platforms.cog_dir import link_problems
 
     options = request.options
     console = Console(options.verbose)
     spec = resolve_spec(options.platform, python=options.python, verbosity=options.verbose)
     job = Job(config=request.config, options=options, spec=spec, cog_dir=request.cog_dir)
-    problems = local_problems(job)
+    problems = local_problems(job) + link_problems(job.cog_dir)
     if problems:
         console.error("; ".join(problems))
         return 2
     if not options.verbose:  # with -v the flow's own log line says it
         console.line(platform_reason(spec, options.platform is not None))
     try:
-        with prefect_api(request.no_server, console):
+        with (
+            prefect_api(request.no_server, console) as runtime,
+            watched_server(runtime.api_url, runtime.kind, console.last_words),
+        ):
             return _run_flow(job, console)
     except ServerUnavailable as exc:
         console.line(f"cannot run: {exc}")
@@ -383,21 +392,31 @@ def run(request: Request) -> int:
 
 def _run_flow(job: Job, console: Any) -> int:
     """Run the flow on the job the command line resolved (config, options, platform)."""
+    import httpx
+    from prefect.exceptions import PrefectHTTPStatusError
+
     from flows.heartbeats import prompt_heartbeats
     from flows.runtime import configure_terminal_logging
     from flows.safe_push_flow import report_of, safe_push
     from tasks.core.errors import SafePushError
-    from tasks.core.run_scope import watched_by
+    from tasks.core.run_scope import last_ended_run, watched_by
 
     configure_terminal_logging(job.options.verbose)
-    with console.progress() as progress, watched_by(progress), prompt_heartbeats():
-        state = safe_push(
-            config=job.config,
-            options=job.options,
-            source=job.cog_dir,
-            platform=job.spec,
-            return_state=True,
-        )
+    earlier = last_ended_run()
+    try:
+        with console.progress() as progress, watched_by(progress), prompt_heartbeats():
+            state = safe_push(
+                config=job.config,
+                options=job.options,
+                source=job.cog_dir,
+                platform=job.spec,
+                return_state=True,
+            )
+    except (httpx.HTTPError, PrefectHTTPStatusError, RuntimeError) as exc:
+        if isinstance(exc, RuntimeError) and "Failed to reach API" not in str(exc):
+            raise  # a fault of ours, not of the server: keep its traceback
+        ended = last_ended_run()
+        return _prefect_failed(exc, ended if ended is not earlier else None, console)
     report = report_of(state)
     if isinstance(report, BaseException):
         code = report.exit_code if isinstance(report, SafePushError) else 1
@@ -405,3 +424,24 @@ def _run_flow(job: Job, console: Any) -> int:
         return code
     console.summary(report)
     return EXIT_CODES.get(report["status"], 1)
+
+
+def _prefect_failed(exc: Exception, ended: RunScope | None, console: Any) -> int:
+    """The flow call failed in Prefect's own bookkeeping (its server answered with an
+    error, e.g. on a full disk), not in a check: the run's verdict, when it reached one,
+    stands; otherwise one line, and what was pushed if anything was."""
+    cause = " ".join(str(exc).split())[:300] or type(exc).__name__
+    report = ended.report if ended is not None else None
+    if report is not None:
+        console.summary(report)
+        console.line(f"the Prefect server could not record the end of this run ({cause})")
+        return EXIT_CODES.get(report["status"], 1)
+    pushes = ended.pushes() if ended is not None else []
+    if pushes:
+        landed = ", ".join(f"{ref}:{version}" for ref, version in pushes)
+        console.line(f"pushed {landed}, but not confirmed: the Prefect server failed ({cause})")
+        return EXIT_CODES["unconfirmed"]
+    console.line(
+        f"cannot finish: the Prefect server failed ({cause}); nothing pushed. Fix: run again"
+    )
+    return EXIT_CODES["aborted"]

@@ -22,6 +22,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from tasks.confirm import unconfirmed_line
 from tasks.report.render import short
 
 PREFIX = "cog-safe-push"
@@ -63,6 +64,7 @@ class Console:
         self.verbose = verbose
         self.rich = RichConsole(file=stream or sys.stderr, highlight=False, soft_wrap=True)
         self.interactive = self.rich.is_terminal and not os.environ.get("CI")
+        self._live: Live | None = None
 
     def line(self, text: str) -> None:
         self.rich.print(Text(f"{PREFIX}: {text}"))
@@ -83,10 +85,23 @@ class Console:
                 console=self.rich,
                 refresh_per_second=4,
                 transient=True,
-            ):
-                yield display
+            ) as live:
+                self._live = live
+                try:
+                    yield display
+                finally:
+                    self._live = None
         else:
             yield display
+
+    def last_words(self, text: str) -> None:
+        """A line printed from another thread as the process ends: the live display is
+        taken down first, so the line is not drawn over."""
+        live = self._live
+        if live is not None:
+            with contextlib.suppress(Exception):
+                live.stop()
+        self.line(text)
 
     # ---------------------------------------------------------------- the final summary
 
@@ -118,7 +133,9 @@ class Console:
             self.rich.print(Text(f"  {line}"))
             if self.verbose and line.logs:
                 self.rich.print(Text(indent(line.logs)))
-        if report["pushed"]:
+        if report["status"] == "unconfirmed":  # pushed, but not shown to have landed
+            self.line(unconfirmed_line(report))
+        elif report["pushed"]:
             self.line(f"pushed {report['model']}:{report['version']}")
         elif report["status"] == "passed":
             self.line(f"passed; nothing pushed (--no-push). Test version {report['version']}")

@@ -35,6 +35,7 @@ from pathlib import Path
 from tasks.core import supervise
 from tasks.core.environment import allowlisted
 from tasks.core.home import tool_home
+from tasks.core.processes import running
 
 PREFERRED_PORT = 4280
 PORT_ENV = "COG_SAFE_PUSH_SERVER_PORT"
@@ -121,17 +122,7 @@ def served_version(api_url: str, timeout: float = 3.0) -> str | None:
 
 def pid_alive(pid: int) -> bool:
     """True for a running process; a zombie (exited, not yet reaped) counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
+    return running(pid)
 
 
 def _is_prefect_server(pid: int) -> bool:
@@ -209,18 +200,61 @@ def server_command(port: int, *, ui: bool = True) -> list[str]:
     return command
 
 
+def _listening_inodes(port: int) -> set[str] | None:
+    """Inodes of the sockets listening on `port` (IPv4 and IPv6); None without /proc."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text(encoding="ascii").splitlines()[1:]
+        except OSError:
+            if table.endswith("tcp"):
+                return None
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == "0A" and fields[1].endswith(f":{port:04X}"):
+                found.add(fields[9])
+    return found
+
+
+def listens_for(group: int, port: int) -> bool:
+    """Whether a process of the process group `group` holds the socket listening on `port`.
+
+    Why: two first runs in different homes may both try the preferred port; the one whose
+    server lost the race would otherwise take the winner's answer for its own, and record a
+    server that has exited. True where /proc cannot tell."""
+    inodes = _listening_inodes(port)
+    if inodes is None:
+        return True
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry.name)) != group:
+                continue
+            links = {os.readlink(fd) for fd in (entry / "fd").iterdir()}
+        except OSError:
+            continue
+        if links & wanted:
+            return True
+    return False
+
+
 def wait_healthy(
     url: str,
     process: subprocess.Popen[bytes],
     timeout: float,
     on_tick: Callable[[float], None] | None = None,
+    port: int | None = None,
 ) -> str:
     """Wait until the server at `url` answers; its Prefect version. Raises ServerUnavailable
-    when the process exits (the message says "exited") or the time is up."""
+    when the process exits (the message says "exited") or the time is up. With `port`, only
+    an answer from `process`'s own group counts (it started a session of its own)."""
     started = time.monotonic()
     while True:
         version = served_version(url, timeout=2.0)
-        if version is not None:
+        if version is not None and (port is None or listens_for(process.pid, port)):
             return version
         if process.poll() is not None:
             raise ServerUnavailable(f"the Prefect server exited with code {process.returncode}")
@@ -239,6 +273,18 @@ def _log_tail(path: Path, lines: int = 3) -> str:
         return ""
     tail = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
     return " | ".join(tail)
+
+
+def _lost_the_port(log: Path, since: int) -> bool:
+    """Whether the attempt logged from `since` on failed because its port was taken (its
+    last lines are the shutdown's, so the whole attempt is read)."""
+    try:
+        with log.open("rb") as handle:
+            handle.seek(since)
+            text = handle.read(1 << 20).decode("utf-8", "replace").lower()
+    except OSError:
+        return False
+    return "address already in use" in text or "errno 98" in text
 
 
 @contextlib.contextmanager
@@ -274,6 +320,7 @@ def start(
         with log_path.open("ab") as log:
             log.write(f"\n--- starting on port {port} at {time.ctime()}\n".encode())
             log.flush()
+            since = log.tell()
             process = subprocess.Popen(
                 server_command(port),
                 env=server_env(data_dir, port),
@@ -292,12 +339,16 @@ def start(
             data_dir=str(data_dir),
             log=str(log_path),
         )
+        # Recorded at once: a tool killed while the server starts leaves a server that the
+        # next run reuses (or replaces) and `server stop` finds, never an unknown one.
+        _write_state(folder, state)
         try:
-            state.prefect_version = wait_healthy(url, process, timeout, on_tick)
+            state.prefect_version = wait_healthy(url, process, timeout, on_tick, port=port)
         except ServerUnavailable as exc:
             _kill_group(process.pid)
+            _clear_state(folder)
             last = f"{exc}; {_log_tail(log_path)}"
-            if "exited" in str(exc) and "in use" in last.lower():
+            if "exited" in str(exc) and _lost_the_port(log_path, since):
                 continue
             raise ServerUnavailable(f"{last} (log: {log_path})") from None
         _write_state(folder, state)
@@ -349,6 +400,8 @@ def temporary(*, timeout: float, on_tick: Callable[[float], None] | None = None)
         supervise.stop(process)
         shutil.rmtree(folder, ignore_errors=True)
 
+    _TEMPORARY.append(stop)
+
     try:
         version = wait_healthy(url, process, timeout, on_tick)
     except BaseException as exc:
@@ -360,6 +413,44 @@ def temporary(*, timeout: float, on_tick: Callable[[float], None] | None = None)
     return ServerState(url, process.pid, port, version, time.time(), str(data_dir), str(log_path))
 
 
+_TEMPORARY: list[Callable[[], None]] = []  # stops of this process's temporary servers
+
+
+def stop_temporaries() -> None:
+    """Stop this process's temporary servers now (a process that ends without its exit
+    hooks, see flows.server_watch, would leave their data directories behind)."""
+    while _TEMPORARY:
+        with contextlib.suppress(Exception):
+            _TEMPORARY.pop()()
+
+
+def database_damage(db: Path) -> str | None:
+    """What SQLite says is wrong with the server's database; None when it reads fine (or
+    does not exist yet)."""
+    import sqlite3
+
+    if not db.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as con:
+            found = con.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None if found and found[0] == "ok" else str(found[0] if found else "unreadable")
+
+
+def move_aside(db: Path) -> Path:
+    """Keep a damaged database (and its journal files) for the user; a fresh one is made
+    at the next start. Returns where it went."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = db.with_name(f"{db.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        source = db.with_name(db.name + suffix)
+        if source.exists():
+            os.replace(source, target.with_name(target.name + suffix))
+    return target
+
+
 def ensure(
     folder: Path | None = None,
     *,
@@ -367,11 +458,14 @@ def ensure(
     on_wait: Callable[[str], None] | None = None,
     on_start: Callable[[Path], None] | None = None,
     on_tick: Callable[[float], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> tuple[ServerState, bool]:
     """The managed server, reused when healthy and of our Prefect version, else (re)started.
 
     Returns (state, started). Concurrent callers share one server: the check and the start
     happen under a file lock, so the second caller waits and then reuses the first's server.
+    A server that cannot start on a damaged database gets a fresh one; `on_note` is told
+    where the damaged one was moved.
     """
     folder = folder or server_dir()
     limit = timeout if timeout is not None else float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT))
@@ -385,7 +479,20 @@ def ensure(
             _clear_state(folder)
         if on_start is not None:
             on_start(folder / "server.log")
-        return start(folder, timeout=limit, on_tick=on_tick), True
+        try:
+            return start(folder, timeout=limit, on_tick=on_tick), True
+        except ServerUnavailable:
+            db = folder / "prefect-home" / "prefect.db"
+            damage = database_damage(db)
+            if damage is None:
+                raise
+            kept = move_aside(db)
+            if on_note is not None:
+                on_note(
+                    f"the local Prefect server's database was damaged ({damage}); moved it to "
+                    f"{kept} and started with a fresh one"
+                )
+            return start(folder, timeout=limit, on_tick=on_tick), True
 
 
 def stop(folder: Path | None = None) -> ServerState | None:

@@ -1,8 +1,8 @@
 """How a command-line run gets a Prefect API, and a quiet Prefect in the terminal.
 
-In order: the user's own API (PREFECT_API_URL, or a Prefect profile, .env or prefect.toml that
-sets one: Prefect's own settings decide); else, with --no-server or COG_SAFE_PUSH_NO_SERVER, a
-temporary server for this run only; else the managed local server (flows/prefect_server.py),
+In order: with --no-server or COG_SAFE_PUSH_NO_SERVER, a temporary server for this run only;
+else the user's own API (PREFECT_API_URL, or a Prefect profile, .env or prefect.toml that sets
+one: Prefect's own settings decide), which must answer; else the managed local server (flows/prefect_server.py),
 started once and reused. If none can be had, ServerUnavailable carries one line naming the
 cause and the fix, and the CLI exits with EXIT_NO_PREFECT.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,9 @@ from typing import Literal
 from flows import prefect_server
 from flows.console import Console
 from flows.prefect_server import ServerUnavailable
+from tasks.core.errors import EXIT_CODES
 
-EXIT_NO_PREFECT = 3
+EXIT_NO_PREFECT = EXIT_CODES["aborted"]  # no Prefect server could be had
 NO_SERVER_ENV = "COG_SAFE_PUSH_NO_SERVER"
 
 __all__ = ["EXIT_NO_PREFECT", "Runtime", "ServerUnavailable", "prefect_api", "quiet_prefect"]
@@ -88,6 +90,19 @@ def _one_certificate_bundle(folder: Path) -> Path | None:
     return path
 
 
+def _answers_soon(api_url: str, patience: float = 6.0) -> bool:
+    """A configured API gets a few seconds (a busy server) before it counts as down."""
+    from flows.server_watch import answers
+
+    deadline = time.monotonic() + patience
+    while True:
+        if answers(api_url, timeout=2.0):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+
+
 def _fix(cause: str) -> str:
     return (
         f"no Prefect server: {cause}. Fix: run again (a busy machine may need "
@@ -103,7 +118,13 @@ def prefect_api(no_server: bool, console: Console) -> Iterator[Runtime]:
     from prefect.settings import get_current_settings
 
     configured = get_current_settings().api.url
-    if configured:
+    if configured and not no_server_requested(no_server):
+        if not _answers_soon(str(configured)):
+            raise ServerUnavailable(
+                f"the Prefect API at {configured} (PREFECT_API_URL) does not answer. Fix: start "
+                "that server, unset PREFECT_API_URL to use the managed local server, or pass "
+                "--no-server"
+            )
         yield Runtime("configured", str(configured))
         return
     timeout = float(os.environ.get(prefect_server.TIMEOUT_ENV, prefect_server.DEFAULT_TIMEOUT))
@@ -121,6 +142,7 @@ def prefect_api(no_server: bool, console: Console) -> Iterator[Runtime]:
             on_wait=lambda message: wait.begin(message),
             on_start=lambda log: wait.begin("starting the local Prefect server (first run only)…"),
             on_tick=wait.tick,
+            on_note=lambda message: (wait.end(), console.line(message)),
         )
     except ServerUnavailable as exc:
         raise ServerUnavailable(_fix(str(exc))) from None
@@ -139,6 +161,17 @@ def prefect_api(no_server: bool, console: Console) -> Iterator[Runtime]:
 _LEASE_TRY = "ConcurrencySlotAcquisition"
 
 
+def _transport_noise(record: logging.LogRecord) -> bool:
+    """Prefect's background workers losing the API: an error every few seconds while a
+    server is down, and nothing a person can act on that the run will not say itself."""
+    if record.name.startswith("prefect.events.clients"):
+        return True
+    if "." not in record.name and record.name.endswith("Worker"):
+        return True  # a Prefect queue service's own logger (EventsWorker, APILogWorker)
+    message = record.getMessage()
+    return record.name.startswith("prefect._internal") and message.startswith("Service ")
+
+
 class _RunLogFilter(logging.Filter):
     """The terminal shows the live progress; Prefect's run lines only with -v."""
 
@@ -153,6 +186,8 @@ class _RunLogFilter(logging.Filter):
             return False
         if record.name.startswith("prefect._internal") and _LEASE_TRY in record.getMessage():
             return False  # a lease try that timed out: the run says it is waiting, in words
+        if _transport_noise(record):
+            return False  # the server watch (flows.server_watch) says it once, in one line
         return record.levelno >= logging.WARNING
 
 
@@ -161,10 +196,18 @@ def configure_terminal_logging(verbose: int) -> None:
     from prefect.logging.handlers import PrefectConsoleHandler
 
     run_filter = _RunLogFilter(verbose)
+    # Prefect's API log worker writes "--- Error logging to API ---" straight to stderr while
+    # its server is unreachable, unless logging's own error reports are off; the server
+    # watch says it once instead (with -v they stay on).
+    logging.raiseExceptions = verbose >= 1
     for name in ["", *logging.root.manager.loggerDict]:
         logger = logging.getLogger(name) if name else logging.getLogger()
         for handler in getattr(logger, "handlers", []):
-            if isinstance(handler, PrefectConsoleHandler):
+            # prefect._internal prints through a plain stream handler of its own
+            terminal = isinstance(handler, PrefectConsoleHandler) or (
+                name.startswith("prefect._internal") and isinstance(handler, logging.StreamHandler)
+            )
+            if terminal:
                 handler.addFilter(run_filter)
     if verbose >= 3:
         logging.getLogger("prefect").setLevel(logging.DEBUG)

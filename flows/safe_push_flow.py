@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,21 +23,23 @@ from flows.json_flow import flow
 from flows.lease import LeaseTimeout, model_lease
 from flows.pipeline import CheckOutcome
 from flows.predict import predict_flow
+from flows.server_watch import settle
 from flows.train import train_flow
 from tasks.artifacts import publish_report
 from tasks.compatibility import compatibility
+from tasks.confirm import not_updated, unconfirmed_line
 from tasks.core.config import Config
 from tasks.core.errors import EXIT_CODES, RunFailed, SafePushError, UsageError
 from tasks.core.job import Job
 from tasks.core.options import RunOptions
 from tasks.core.platform_data import PlatformSpec
 from tasks.core.results import StageResult
-from tasks.core.run_scope import run_scope
+from tasks.core.run_scope import Observer, RunScope, run_scope
 from tasks.core.source import checkout
 from tasks.deployment import update_deployment
 from tasks.platforms import platform_reason, resolve_spec
 from tasks.preflight import preflight
-from tasks.push import Tested, push_official, push_version
+from tasks.push import Tested, confirm_push, push_confirmed, push_official, push_version
 from tasks.report.render import build_report, junit_xml, overall_status
 from tasks.stage_runner import StageRunner
 from tasks.staging import ensure_model
@@ -118,14 +121,15 @@ def _run(run: _Run) -> dict[str, Any]:
     # A run that may push holds the model's lease from its first check to its push.
     run.runner.begin("model lease")
     try:
-        with model_lease(job.spec, job.model, on_wait=_waiting(run)) as waited:
-            if waited > 0:  # reported only when another run held it
-                detail = f"waited {waited:.1f} s for another run of {job.model}"
-                run.runner.finish(
-                    StageResult("model lease", "passed", seconds=waited, detail=detail)
-                )
+        with model_lease(job.spec, job.model, on_wait=_waiting(run)) as lease:
+            notes = [f"waited {lease.waited:.1f} s for another run of {job.model}"]
+            notes = notes[: lease.waited > 0] + ([lease.took_over] if lease.took_over else [])
+            if notes:  # reported only when another run held it, or left it behind
+                stage = StageResult("model lease", "passed", detail="; ".join(notes))
+                run.runner.finish(stage.timed(lease.waited))
             else:
                 run.runner.dismiss("model lease")
+            run.runner.scope.require(lease.lost, f"the lease on {job.model} lapsed")
             return _checks_and_push(run)
     except LeaseTimeout as exc:
         run.runner.finish(StageResult("model lease", "failed", f"nothing pushed: {exc}"))
@@ -151,16 +155,21 @@ def _push_official(run: _Run) -> dict[str, Any]:
         get_run_logger().warning(
             "could not make sure %s exists (%s); pushing anyway", ref, ensured.message
         )
-    state_of: list[State] = []
-
-    def push() -> State:
-        state_of.append(
-            push_official(job.spec, ref, job.cog_dir, job.config.push_options(), return_state=True)
+    # Confirmed like a tested push (tasks.confirm), by its version alone: nothing was
+    # tested, so there is no tested schema to hold the pushed one to.
+    landed = push_confirmed(
+        run.runner,
+        "push official model",
+        lambda: push_official(
+            job.spec, ref, job.cog_dir, job.config.push_options(), return_state=True
+        ),
+        lambda pushed: confirm_push(job.spec, ref, pushed, None, return_state=True),
+    )
+    version = landed.version
+    if landed.unconfirmed is not None:
+        return run.report(
+            "unconfirmed", pushed=True, version=version, error=landed.unconfirmed.error
         )
-        return state_of[0]
-
-    stage = run.task_stage("push official model", push)
-    version = state_of[0].result() if not stage.failed and state_of[0].is_completed() else None
     status = overall_status(run.runner.stages)
     return run.report(
         status, pushed=version is not None, version=version, error=_first_errors(run) or None
@@ -207,27 +216,35 @@ def _checks_and_push(run: _Run) -> dict[str, Any]:
     _recheck_baseline(run, baseline, test_version)
     if run.runner.failed:
         return run.report("failed", version=test_version, error=_first_errors(run))
+    broken = run.runner.scope.broken_requirement() or (
+        run.runner.scope.reason if run.runner.scope.stopped() else None
+    )
+    if broken:  # e.g. the lease lapsed: another run may be pushing this model right now
+        run.runner.finish(StageResult("push", "failed", f"nothing pushed: {broken}"))
+        return run.report("failed", version=test_version, error=_first_errors(run))
     tested = Tested(job.test_model, test_version, tested_digest)
-    pushed: list[State] = []
-
-    def push() -> State:
-        pushed.append(
-            push_version(
-                job.spec,
-                config.model,
-                job.cog_dir,
-                config.push_options(),
-                tested,
-                return_state=True,
-            )
-        )
-        return pushed[0]
-
-    push_stage = run.task_stage("push", push)
-    if push_stage.failed or not pushed[0].is_completed():
-        return run.report("failed", version=test_version, error=push_stage.error)
-    version = pushed[0].result()
+    # Confirm what landed before anything points at it: a push that cannot be shown to be
+    # the model's latest version, with the tested schema, is never a plain success (exit 4).
+    landed = push_confirmed(
+        run.runner,
+        "push",
+        lambda: push_version(
+            job.spec, config.model, job.cog_dir, config.push_options(), tested, return_state=True
+        ),
+        lambda pushed: confirm_push(job.spec, config.model, pushed, tested, return_state=True),
+    )
+    if landed.version is None:
+        return run.report("failed", version=test_version, error=landed.stage.error)
+    version = landed.version
     deployment = config.deployment_spec()
+    if landed.unconfirmed is not None:
+        named = f"{deployment.owner}/{deployment.name}" if deployment is not None else None
+        if named is not None:
+            run.runner.finish(
+                StageResult("deployment", "skipped", detail="not updated: the push is unconfirmed")
+            )
+        why = not_updated(landed.unconfirmed.error or "unconfirmed", named)
+        return run.report("unconfirmed", pushed=True, version=version, error=why)
     if deployment is not None:
         dep_stage = run.task_stage(
             "deployment",
@@ -276,20 +293,80 @@ def _first_errors(run: _Run) -> str:
     return "; ".join(f"{s.name}: {s.error}" for s in run.runner.stages if s.failed)
 
 
-def write_outputs(report: dict[str, Any], options: RunOptions) -> None:
+def write_outputs(report: dict[str, Any], options: RunOptions) -> list[str]:
+    """Write the JSON report and JUnit file the options ask for; the paths written."""
+    written: list[str] = []
     if options.report_json:
-        path = Path(options.report_json)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+        _replace(Path(options.report_json), json.dumps(report, indent=2, default=str) + "\n")
+        written.append(options.report_json)
     if options.junit_xml:
-        path = Path(options.junit_xml)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(junit_xml(report) + "\n")
+        _replace(Path(options.junit_xml), junit_xml(report) + "\n")
+        written.append(options.junit_xml)
+    return written
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write `path` whole or not at all: a full disk leaves the old file (or none), never
+    an empty or half one that a CI step would read as a report. A device such as /dev/stdout
+    is written in place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not path.is_file():
+        path.write_text(text, encoding="utf-8")
+        return
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        scratch.write_text(text, encoding="utf-8")
+        os.replace(scratch, path)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _write_or_warn(report: dict[str, Any], options: RunOptions, observer: Observer) -> None:
+    """A report that cannot be written (a full disk) does not change the verdict, nor what
+    was pushed: it is said in one line, and the run ends as it would have."""
+    try:
+        write_outputs(report, options)
+    except OSError as exc:
+        where = exc.filename or options.report_json or options.junit_xml
+        message = f"could not write {where}: {exc.strerror or exc}"
+        get_run_logger().warning(message)
+        observer.note(message)
+
+
+def _abandoned(
+    scope: RunScope, config: Config, options: RunOptions, spec: PlatformSpec, ui_url: str | None
+) -> Callable[[str], dict[str, Any]]:
+    """The report of a run that cannot finish (its Prefect server is gone): the stages it
+    finished, and why it stopped; written where the options ask (flows.server_watch)."""
+
+    def write(reason: str) -> dict[str, Any]:
+        pushes = scope.pushes()
+        stage = StageResult("prefect server", "failed", reason)
+        report = build_report(
+            status="aborted",
+            pushed=bool(pushes),
+            version=pushes[-1][1] if pushes else None,
+            stages=[*scope.stages_so_far(), stage],
+            model=config.model,
+            test_model=config.resolved_test_model,
+            platform=spec.kind,
+            ai_usage=scope.usage().to_dict(),
+            error=reason,
+        )
+        report["flow_run_url"] = ui_url
+        report["written"] = write_outputs(report, options)
+        return report
+
+    return write
 
 
 def verdict_line(report: dict[str, Any]) -> str:
     """The run's outcome in one short line: the failed stages, not their whole errors."""
     failed = [s["name"] for s in report["stages"] if s["status"] == "failed"]
+    if report["status"] == "unconfirmed":  # pushed: never "nothing pushed", never a success
+        return f"cog-safe-push: {unconfirmed_line(report)}"
     if report["status"] == "error":
         return f"cog-safe-push error: {(report.get('error') or '').splitlines()[0][:300]}"
     if failed:
@@ -329,6 +406,7 @@ def safe_push(
     get_run_logger().info("cog-safe-push: %s", platform_reason(spec, options.platform is not None))
     ui_url = url_for("flow-run", obj_id=flow_run.id) if flow_run.id else None
     with own_heartbeats(), run_scope() as scope:
+        scope.on_abandon = _abandoned(scope, config, options, spec, ui_url)
         scope.observer.run_started(ui_url)
         try:
             with (
@@ -344,6 +422,7 @@ def safe_push(
                     reuse_verdicts=deployment.id is None,
                 )
                 report = _run(_Run(job, StageRunner(scope, options.fail_fast)))
+                settle()  # a verdict reached while the server was down is not the model's
         except UsageError as exc:
             report = build_report(
                 status="error",
@@ -355,9 +434,11 @@ def safe_push(
                 platform=spec.kind,
                 error=str(exc),
             )
-    report["flow_run_id"] = str(flow_run.id) if flow_run.id else None
-    report["flow_run_url"] = ui_url
-    write_outputs(report, options)
+        report["flow_run_id"] = str(flow_run.id) if flow_run.id else None
+        report["flow_run_url"] = ui_url
+        scope.report = report
+        observer = scope.observer
+    _write_or_warn(report, options, observer)
     publish_report(report)
     if report["status"] != "passed":
         message = verdict_line(report)

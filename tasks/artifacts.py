@@ -1,4 +1,8 @@
-"""Publishing the report as Prefect artifacts: summary, table, progress, links and images."""
+"""Publishing the report as Prefect artifacts: summary, table, progress, links and images.
+
+The report's outputs are bounded copies already (tasks.core.bounded): an artifact shows a
+cut output as its head and cut note, and never looks for images inside a cut marker.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from prefect.artifacts import (
     update_progress_artifact,
 )
 
+from tasks.core.bounded import is_cut
 from tasks.core.errors import SafePushError
 from tasks.outputs.files import is_file_output, media_kind, resolve
 from tasks.report.images import images_markdown, thumbnails
@@ -29,6 +34,8 @@ def artifact_key(model: str, suffix: str) -> str:
 
 def _image_files(value: Any) -> list[Path]:
     """Local copies of the image files in an output (the platform downloaded them)."""
+    if is_cut(value):
+        return []
     if is_file_output(value):
         try:
             path = resolve(value)

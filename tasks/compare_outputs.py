@@ -11,6 +11,11 @@ version must match it exactly; if live varies, its own variation is the yardstic
 Failures: a test failure that live shares is pre-existing (a warning, unless
 `fail_on_preexisting`); one live does not have is a regression. The report says what each
 comparison cost and which evidence decided it.
+
+Whole outputs: the comparison works on the records in memory, which keep every output whole
+(only stored copies are bounded, tasks.core.bounded). The `compare` task neither caches
+nor stores its inputs: hashing or pickling two 50 MB outputs to key a cache nobody reads
+would cost more than the comparison, so its records are passed `quote`d (not traversed).
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from prefect import task
+from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
+from prefect.utilities.annotations import quote
 
 from tasks.ai.client import AIError, make_ai
 from tasks.core.results import (
@@ -38,7 +45,7 @@ from tasks.predictions import Predictions, SharedRuns, record_from_future
 from tasks.stage_runner import Pending, StageRunner
 
 
-@task(name="compare outputs", task_run_name="{label}")
+@task(name="compare outputs", task_run_name="{label}", cache_policy=NO_CACHE, persist_result=False)
 def compare(
     live: PredictionRecord,
     test: PredictionRecord,
@@ -224,7 +231,9 @@ def _judge_pair(
         )
     if again is None:
         return record.with_verdict("passed", "identical to the live version's output")
-    state = compare(on_live, on_test, again, ai_model, name, pair.label, return_state=True)
+    state = compare(
+        quote(on_live), quote(on_test), quote(again), ai_model, name, pair.label, return_state=True
+    )
     result = state.result(raise_on_failure=False)
     if isinstance(result, PredictionFailed):
         return result.record

@@ -12,6 +12,13 @@ run without a seed, replayed only once live was seen to repeat itself on those i
 (tasks.repeatable). Failed,
 timed-out and canceled runs are never cached (only Completed task runs are), and neither are
 expected-error cases, trainings, unseeded predictions or repeat runs (`fresh`).
+
+Bounded storage: Prefect keeps this task's results (cache entries, and the PredictionFailed
+of a failed run) through `BoundedPickle`, which stores each record as
+tasks.outputs.bounded.stored_record keeps it: an output over OUTPUT_LIMIT becomes its cut
+marker. A cut output could no longer be compared exactly, so a run whose output is over the
+limit is never cached (`_keep_out_of_cache`): a rerun runs it again, and every comparison
+sees whole outputs. The record this task returns in memory keeps the whole output.
 """
 
 from __future__ import annotations
@@ -24,9 +31,13 @@ from typing import Any
 from prefect import get_run_logger, task, unmapped
 from prefect.futures import PrefectFuture
 from prefect.runtime import task_run
+from prefect.serializers import PickleSerializer
 from prefect.states import Cancelled
+from prefect.transactions import get_transaction
 from prefect.utilities.urls import url_for
+from pydantic import Field
 
+from tasks.core.bounded import fits
 from tasks.core.config import ModeView
 from tasks.core.errors import SafePushError
 from tasks.core.job import Job
@@ -34,6 +45,7 @@ from tasks.core.platform_data import PlatformSpec, RunResult
 from tasks.core.results import PredictionFailed, PredictionRecord
 from tasks.core.run_scope import current
 from tasks.fuzz.compare_inputs import payload_key
+from tasks.outputs.bounded import stored_record
 from tasks.outputs.files import content_keyed
 from tasks.outputs.verdict import Judge, judge_result
 from tasks.platforms import get_platform
@@ -73,6 +85,38 @@ def _cache_material(parameters: dict[str, Any]) -> Any:
     ]
 
 
+def stored(value: Any) -> Any:
+    """What Prefect's result storage keeps of a `predict` result: a record (or the record a
+    PredictionFailed carries) with its outputs bounded; anything else as it is."""
+    if isinstance(value, PredictionRecord):
+        return stored_record(value)
+    if isinstance(value, PredictionFailed):
+        return PredictionFailed(stored_record(value.record))
+    return value
+
+
+class BoundedPickle(PickleSerializer):
+    """Prefect's pickle serializer, over `stored(obj)`: a persisted prediction never holds
+    more than OUTPUT_LIMIT bytes of any output (nor a 50 MB pickle of one)."""
+
+    type: str = Field(default="cog-safe-push-bounded-pickle", frozen=True)
+
+    def dumps(self, obj: Any) -> bytes:
+        return super().dumps(stored(obj))
+
+
+def _keep_out_of_cache(result: RunResult) -> None:
+    """An output over the limit would be cached cut, and a cut output cannot be compared
+    exactly: this run's result is not written to the cache at all."""
+    if fits(result.output) and (
+        result.remote_output is result.output or fits(result.remote_output)
+    ):
+        return
+    transaction = get_transaction()
+    if transaction is not None:
+        transaction.write_on_commit = False
+
+
 def browsable_url(url: str | None) -> str | None:
     """A link a browser can open: the platform's page for the run (Replicate), else this task
     run's page in the Prefect UI (a local run's record is a file on the runner)."""
@@ -108,6 +152,7 @@ def _record(
     cache_policy=KeyedBy(material=_cache_material, prefix="prediction"),
     cache_expiration=CACHE_EXPIRATION,
     persist_result=True,
+    result_serializer=BoundedPickle(),
 )
 def predict(
     spec: PlatformSpec,
@@ -142,6 +187,7 @@ def predict(
         result = platform.train(ref, version_id, destination, inputs, timeout)
     else:
         result = platform.predict(ref, version_id, inputs, timeout)
+    _keep_out_of_cache(result)
     record = _record(stage, label, inputs, result, version_id)
     if result.status == "canceled" and scope.stopped():
         record = record.with_verdict("skipped", f"canceled: {scope.reason}")

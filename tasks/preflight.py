@@ -9,6 +9,7 @@ from tasks.core.job import Job
 from tasks.core.results import StageFailed, StageResult
 from tasks.core.usage_checks import local_problems
 from tasks.platforms import get_platform
+from tasks.platforms.cog_dir import link_problems
 
 
 def platform_problems(job: Job) -> list[str]:
@@ -27,7 +28,7 @@ def platform_problems(job: Job) -> list[str]:
 
 @task(name="preflight", task_run_name="preflight")
 def preflight(job: Job) -> StageResult:
-    problems = local_problems(job) or platform_problems(job)
+    problems = (local_problems(job) + link_problems(job.cog_dir)) or platform_problems(job)
     if problems:
         raise StageFailed(StageResult("preflight", "failed", "; ".join(problems)))
     return StageResult("preflight", "passed")

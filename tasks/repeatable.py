@@ -4,7 +4,9 @@ The comparison asks live a second time whenever the two versions' outputs differ
 then repeats itself exactly, that input is deterministic on that version, seed or no seed. A
 later run (a rerun after a fix, say) takes that live run from the prediction cache instead
 of paying for it again (tasks.predictions). Kept per version under the tool's home: a version
-never changes, so what it was seen to do stays true.
+never changes, so what it was seen to do stays true. Only keys of inputs are kept, never an
+output: the replayed run itself lives in Prefect's cache, where an output over the limit is
+never kept (tasks.core.bounded).
 """
 
 from __future__ import annotations

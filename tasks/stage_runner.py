@@ -83,6 +83,7 @@ class StageRunner:
         if started is not None and not stage.seconds:
             stage = stage.timed(time.monotonic() - started)
         self.stages.append(stage)
+        self.scope.record_stage(stage)
         self.scope.observer.stage_finished(
             stage.name, stage.status, stage.seconds, self._counts(stage)
         )
@@ -107,6 +108,7 @@ class StageRunner:
         """A stage that never ran because the run stopped early."""
         self._started.pop(name, None)
         self.stages.append(StageResult(name, "skipped", detail=f"skipped: {self.scope.reason}"))
+        self.scope.record_stage(self.stages[-1])
         self.scope.observer.stage_finished(name, "skipped", 0.0)
 
     def collect(self, pending: list[Pending]) -> None:

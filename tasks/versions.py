@@ -1,6 +1,9 @@
 """Version look-ups the stages share: a model's latest version, and one version's schema.
 
-A version never changes, so its schema is cached by version id; "latest" is never cached.
+A version never changes, so its schema is cached by version id; "latest" is never cached,
+not even within one flow run (Prefect's default policy would reuse an answer for the same
+inputs in the same run, with result persistence on): the check of the live baseline before
+the push and the confirmation after it must each see what is there now.
 """
 
 from __future__ import annotations
@@ -8,13 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from tasks.core.platform_data import PlatformSpec, VersionInfo
 from tasks.platforms import get_platform
 from tasks.policies import KeyedBy, where
 
 
-@task(name="latest version", task_run_name="latest version of {ref}")
+@task(name="latest version", task_run_name="latest version of {ref}", cache_policy=NO_CACHE)
 def latest_version(spec: PlatformSpec, ref: str) -> VersionInfo | None:
     return get_platform(spec).latest_version(ref)
 

@@ -17,6 +17,7 @@ import functools
 import json
 import os
 import shutil
+import sys
 import threading
 import time
 import wave
@@ -109,6 +110,32 @@ def wait_for(condition: Any, timeout: float, what: str, interval: float = 0.05) 
 
 BIN = ROOT / "tests" / "fakes" / "bin"  # the stand-in `cog`
 CANARY = "r8_CANARY_d0n0tl3ak_5ecret"  # a token that must never show up anywhere
+
+
+def hello_behaviour(greeting: str = "Hello") -> Any:
+    """What examples/hello does, as the fake Replicate runs it for a version."""
+
+    def behave(inputs: dict[str, Any]) -> str:
+        repeat = int(inputs.get("repeat", 1))
+        if not 1 <= repeat <= 3:
+            raise ValueError(f"repeat: must be between 1 and 3, got {repeat}")
+        name = str(inputs.get("name", "world")).strip() or "stranger"
+        line = f"{greeting}, {name}{inputs.get('punctuation', '!')}"
+        return " ".join([line] * repeat)
+
+    return behave
+
+
+def use_fake_replicate(monkeypatch: Any, url: str, home: Path) -> None:
+    """Point this process (and the stand-in cog it starts) at a fake Replicate at `url`,
+    with a tool home of its own."""
+    monkeypatch.setenv("REPLICATE_API_TOKEN", CANARY)
+    monkeypatch.setenv("REPLICATE_BASE_URL", url)
+    monkeypatch.setenv("FAKE_REPLICATE_URL", url)
+    monkeypatch.setenv("FAKE_COG_PYTHON", sys.executable)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("COG_SAFE_PUSH_HOME", str(home))
 
 
 # --- flows on the fake platform --------------------------------------------------------------

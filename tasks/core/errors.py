@@ -2,13 +2,18 @@
 
 UsageError -> exit 2 (bad flags, config, schema, file, model name: nothing was pushed).
 CheckFailed -> exit 1 (a model check failed: nothing was pushed).
+A run whose push landed but could not be confirmed (report status "unconfirmed") -> exit 4.
 TransientError -> worth retrying (network hiccup, 429, 5xx, AI overload).
 """
 
 from __future__ import annotations
 
-# A run's report status -> the process exit code (flows.runtime adds 3: no Prefect server).
-EXIT_CODES = {"passed": 0, "failed": 1, "error": 2}
+# A run's report status -> the process exit code.
+# "unconfirmed": the push happened, but the model's latest version could not be shown to be
+# the one pushed, with the tested schema (tasks.confirm); the deployment was left alone.
+# "aborted": the run could not finish (its Prefect server stopped answering, flows.server_watch)
+# and pushed nothing; 3 is also the code of a run that could not start for want of a server.
+EXIT_CODES = {"passed": 0, "failed": 1, "error": 2, "aborted": 3, "unconfirmed": 4}
 
 
 class SafePushError(Exception):

@@ -30,6 +30,8 @@ class PredictionRecord:
     url: str | None = None
     version: str | None = None
     message: str = ""
+    # Whole in memory (the comparison needs it); every stored copy (report, artifacts,
+    # Prefect's result storage) is bounded by tasks.outputs.bounded.stored_record.
     output: Any = None
     remote_output: Any = None
     error: str | None = None  # the run's own error message, whole

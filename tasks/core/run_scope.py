@@ -80,6 +80,61 @@ class RunScope:
         self._usage = Usage()
         self._resources: dict[Hashable, Any] = {}
         self._lock = threading.Lock()
+        self._requirements: list[tuple[threading.Event, str]] = []
+        self._stages: list[Any] = []
+        self._pushes: list[tuple[str, str]] = []
+        self._critical = 0
+        self._calm = threading.Condition(self._lock)
+        self.on_abandon: Callable[[str], dict[str, Any]] | None = None
+        self.report: dict[str, Any] | None = None  # the run's report, once it has one
+
+    # -- what must still hold before anything that cannot be undone (the push)
+
+    def require(self, broken: threading.Event, message: str) -> None:
+        """`broken` set means the run may no longer push (e.g. its model lease lapsed)."""
+        with self._lock:
+            self._requirements.append((broken, message))
+
+    def broken_requirement(self) -> str | None:
+        with self._lock:
+            return next((message for event, message in self._requirements if event.is_set()), None)
+
+    # -- what the run knows so far, for a report written when it cannot finish
+
+    def record_stage(self, stage: Any) -> None:
+        with self._lock:
+            self._stages.append(stage)
+
+    def stages_so_far(self) -> list[Any]:
+        with self._lock:
+            return list(self._stages)
+
+    def record_push(self, ref: str, version: str) -> None:
+        """A push that reached the registry, known before Prefect records its task."""
+        with self._lock:
+            self._pushes.append((ref, version))
+
+    def pushes(self) -> list[tuple[str, str]]:
+        with self._lock:
+            return list(self._pushes)
+
+    # -- sections that must not be abandoned half-way (a push that may reach the registry)
+
+    @contextlib.contextmanager
+    def critical(self) -> Iterator[None]:
+        with self._lock:
+            self._critical += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._critical -= 1
+                self._calm.notify_all()
+
+    def wait_calm(self, timeout: float) -> bool:
+        """Wait until no critical section runs; False if one still does after `timeout`."""
+        with self._lock:
+            return self._calm.wait_for(lambda: self._critical == 0, timeout)
 
     # -- stopping: --fail-fast, Ctrl-C, SIGTERM
 
@@ -177,6 +232,9 @@ class RunScope:
 _scope: ContextVar[RunScope | None] = ContextVar("cog_safe_push_run_scope", default=None)
 _observer: ContextVar[Observer | None] = ContextVar("cog_safe_push_observer", default=None)
 _process_scope = RunScope()
+_open: list[RunScope] = []
+_ended: list[RunScope] = []
+_open_lock = threading.Lock()
 
 
 def current() -> RunScope:
@@ -198,11 +256,30 @@ def run_scope() -> Iterator[RunScope]:
     """Open a fresh scope for one run; its resources are closed when the run ends."""
     scope = RunScope(_observer.get())
     token = _scope.set(scope)
+    with _open_lock:
+        _open.append(scope)
     try:
         yield scope
     finally:
+        with _open_lock:
+            _open.remove(scope)
+            _ended.append(scope)
+            del _ended[:-1]
         _scope.reset(token)
         scope.close()
+
+
+def last_ended_run() -> RunScope | None:
+    """The run this process ended last: what it reported and pushed, for a caller whose
+    flow call failed after the run's own work was done (its Prefect server failed)."""
+    with _open_lock:
+        return _ended[-1] if _ended else None
+
+
+def open_runs() -> list[RunScope]:
+    """The runs of this process still open: what a watchdog must stop if it gives up."""
+    with _open_lock:
+        return list(_open)
 
 
 @contextlib.contextmanager

@@ -4,6 +4,9 @@ A test case (from the config file) names at most one checker; with none, the pre
 only has to succeed. Pure logic: takes the case and a finished `RunResult`, returns a
 `CheckResult` whose message says why it failed (the AI's reason for match_prompt, the data
 a jq query rejected, the error a prediction raised).
+
+Checkers see the whole output; what their messages show of it is a preview of _SHOWN
+characters, taken without writing out the whole output (tasks.core.bounded.preview).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tasks.ai.client import DATA_NOTE, fenced
+from tasks.core.bounded import bound_text, fits, preview
 from tasks.core.errors import SafePushError, UsageError
 from tasks.core.platform_data import RunResult
 from tasks.core.usage_checks import checker_of, compile_jq
@@ -48,7 +52,7 @@ def check_output(case: Mapping[str, Any], result: RunResult, *, ai: AI | None) -
     if checker == "error_contains":
         return _error_contains(str(case[checker]), result)
     if not result.ok:
-        detail = f": {result.error}" if result.error else ""
+        detail = f": {bound_text(result.error)}" if result.error else ""
         return CheckResult(False, f"prediction {result.status}{detail}")
     if checker is None:
         return CheckResult(True, "prediction succeeded")
@@ -83,13 +87,36 @@ def _error_contains(expected: str, result: RunResult) -> CheckResult:
 
 def _exact_string(expected: str, output: Any) -> CheckResult:
     # A streamed text output arrives as a list of string chunks: compare the whole text.
-    if isinstance(output, list) and all(isinstance(chunk, str) for chunk in output):
-        output = "".join(output)
-    if not isinstance(output, str):
+    streamed = isinstance(output, list) and all(isinstance(chunk, str) for chunk in output)
+    if not streamed and not isinstance(output, str):
         return CheckResult(False, f"expected the string {_show(expected)}, got {_show(output)}")
-    if output == expected:
+    if _chunks_equal(output if streamed else [output], expected):
         return CheckResult(True, "output equals the expected string")
-    return CheckResult(False, f"expected {_show(expected)}, got {_show(output)}")
+    shown = _joined_head(output, _SHOWN + 1) if streamed else output
+    return CheckResult(False, f"expected {_show(expected)}, got {_show(shown)}")
+
+
+def _joined_head(chunks: list[str], chars: int) -> str:
+    """The first `chars` characters of the chunks joined (all that a message shows)."""
+    kept: list[str] = []
+    count = 0
+    for chunk in chunks:
+        if count >= chars:
+            break
+        kept.append(chunk[: chars - count])
+        count += len(kept[-1])
+    return "".join(kept)
+
+
+def _chunks_equal(chunks: list[str], expected: str) -> bool:
+    """Whether the chunks, joined, are `expected`, without joining them: a streamed output
+    of many megabytes is not copied to be compared with a short expected string."""
+    position = 0
+    for chunk in chunks:
+        if expected[position : position + len(chunk)] != chunk:
+            return False
+        position += len(chunk)
+    return position == len(expected)
 
 
 def _match_url(expected_url: str, output: Any) -> CheckResult:
@@ -205,7 +232,12 @@ def _match_prompt(expectation: str, output: Any, ai: AI | None) -> CheckResult:
         names[id(ref)] = f"<file {number}>"
         lines.append(f"- file {number}: {line}")
     shown = _without_files(output, names)
-    text = json.dumps(shown, ensure_ascii=False, indent=1) if not isinstance(shown, str) else shown
+    if isinstance(shown, str):
+        text = shown
+    elif fits(shown):
+        text = json.dumps(shown, ensure_ascii=False, indent=1)
+    else:  # only the first 8,000 characters are shown: do not write out the rest
+        text = preview(shown, 8000)
     prompt = (
         "You are checking the output of a machine-learning model against an expectation. "
         f"{DATA_NOTE}\n\n"
@@ -224,8 +256,12 @@ def _match_prompt(expectation: str, output: Any, ai: AI | None) -> CheckResult:
 
 
 def _show(value: Any) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
+    """`value` as JSON text, cut to _SHOWN characters; only what is shown is written out."""
+    text = preview(value, _SHOWN + 1) if not isinstance(value, str) else _quoted(value)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+def _quoted(text: str) -> str:
+    """A string as a JSON literal, escaping only the part that can be shown."""
+    literal = json.dumps(text[: _SHOWN + 1], ensure_ascii=False)
+    return literal if len(text) <= _SHOWN + 1 else literal[:-1]

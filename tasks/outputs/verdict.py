@@ -4,7 +4,8 @@ A run is judged by what it is for (`Judge`): one side of a comparison must just 
 fuzz run must succeed with a non-empty output, an edge case must not crash (a deliberate
 rejection of the edge value is a warning, tasks.outputs.failures), and a test case must
 satisfy its checker (tasks.outputs.checkers). The prediction stage applies it; nothing here
-runs anything.
+runs anything. A verdict is reached on the whole output; a message quotes at most
+OUTPUT_LIMIT bytes of a run's error (tasks.core.bounded).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tasks.ai.client import AIError, make_ai
+from tasks.core.bounded import bound_text
 from tasks.core.platform_data import RunResult
 from tasks.core.results import PredictionRecord, first_line
 from tasks.outputs.checkers import check_output
@@ -55,7 +57,7 @@ def run_verdict(result: RunResult, timeout: float) -> tuple[bool, str]:
     if result.status == "canceled":
         return False, result.error or "canceled"
     if result.status != "succeeded":
-        return False, f"error: {result.error or 'no error message'}"
+        return False, f"error: {bound_text(result.error) or 'no error message'}"
     if is_empty(result.output):
         return False, "empty output"
     return True, ""
@@ -96,7 +98,9 @@ def edge_verdict(
         return "failed", result.error or "canceled"
     names = [input_name] if input_name else list(inputs or {})
     found = classify_failure(result.status, result.error, result.logs, names)
-    error = result.error or (f"timed out after {timeout:g}s" if result.status == "timeout" else "")
+    error = bound_text(result.error) or (
+        f"timed out after {timeout:g}s" if result.status == "timeout" else ""
+    )
     if found.kind == "rejection":
         return "warning", f"refused on purpose ({found.reason}): {error}"
     return "failed", f"crash ({found.reason}): {error}"

@@ -1,4 +1,9 @@
-"""The run's report as plain data, markdown, table rows and JUnit XML. Pure functions."""
+"""The run's report as plain data, markdown, table rows and JUnit XML. Pure functions.
+
+Every output in the report is a bounded copy (tasks.core.bounded): at most OUTPUT_LIMIT
+bytes, or its cut marker, which the markdown, the table and the JUnit XML show with the whole
+output's size and sha256.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,19 @@ import re
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from tasks.core.bounded import cut_line, is_cut
 from tasks.core.results import StageResult
+from tasks.outputs.bounded import stored_stage
 
-ICONS = {"passed": "✅", "failed": "❌", "warning": "⚠️", "skipped": "⏭️", "unverified": "❔"}
+ICONS = {
+    "passed": "✅",
+    "failed": "❌",
+    "warning": "⚠️",
+    "skipped": "⏭️",
+    "unverified": "❔",
+    "unconfirmed": "❔",
+    "aborted": "⛔",
+}
 
 
 def overall_status(stages: list[StageResult]) -> str:
@@ -37,7 +52,7 @@ def build_report(
         "platform": platform,
         "error": error,
         "ai_usage": ai_usage or {},
-        "stages": [s.to_dict() for s in stages],
+        "stages": [stored_stage(s).to_dict() for s in stages],
     }
 
 
@@ -53,8 +68,10 @@ def _compact(value: Any) -> Any:
 
 
 def short(value: Any, limit: int = 120) -> str:
-    """A value as one compact text (JSON for structures, data URIs as their media type), cut
-    with a visible ellipsis."""
+    """A value as one compact text (JSON for structures, data URIs as their media type, a cut
+    output as its head and cut note), cut with a visible ellipsis."""
+    if is_cut(value):
+        return cut_line(value, limit)
     value = _compact(value)
     text = (
         value
@@ -117,6 +134,9 @@ def markdown_summary(report: dict[str, Any]) -> str:
                 ref = f"[{ref}](<{p['url']}>)"
             lines.append(f"- **{md(name)} / {md(p['label'])}** {ref}: {md(p['message'])}")
             lines.append(f"  - inputs: {md(p['inputs'], 300)}")
+            shown = p.get("remote_output") or p.get("output")
+            if shown is not None:
+                lines.append(f"  - output: {md(shown, 300)}")
     return "\n".join(lines) + "\n"
 
 
@@ -141,24 +161,32 @@ def prediction_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _json_text(value: Any) -> str:
+    """A (bounded) output as JSON text, the way the JSON report has it: ASCII, so that no
+    character a model returns can make the XML invalid or unwritable."""
+    return json.dumps(value, default=str)
+
+
 def junit_xml(report: dict[str, Any]) -> str:
-    """One testsuite per stage: one testcase for the stage check, one per prediction."""
+    """One testsuite per stage: one testcase for the stage check, one per prediction (its
+    output, bounded as in the report, as the testcase's system-out)."""
     root = ET.Element("testsuites", name="cog-safe-push")
     total = failures = 0
     for stage in report["stages"]:
         suite = ET.SubElement(root, "testsuite", name=stage["name"])
-        cases = [(stage["name"], stage["status"], stage["error"], stage["seconds"])]
+        cases = [(stage["name"], stage["status"], stage["error"], stage["seconds"], None)]
         cases += [
             (
                 p["label"],
                 p["verdict"],
                 f"{p['message']} (inputs: {short(p['inputs'], 500)}; {p.get('url') or p.get('id') or ''})",
                 p["seconds"],
+                p.get("remote_output") or p.get("output"),
             )
             for p in stage["predictions"]
         ]
         suite_failures = 0
-        for name, status, message, seconds in cases:
+        for name, status, message, seconds, output in cases:
             case = ET.SubElement(
                 suite, "testcase", classname=stage["name"], name=name, time=f"{seconds:.3f}"
             )
@@ -169,6 +197,8 @@ def junit_xml(report: dict[str, Any]) -> str:
                 )
             elif status == "skipped":
                 ET.SubElement(case, "skipped")
+            if output is not None:
+                ET.SubElement(case, "system-out").text = "output: " + _json_text(output)
         suite.set("tests", str(len(cases)))
         suite.set("failures", str(suite_failures))
         total += len(cases)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,23 +18,12 @@ import pytest
 
 from tests import helpers
 from tests.fakes.replicate_server import FakeReplicate
-from tests.helpers import BIN, CANARY, copy_example, edit, set_config, stage, wait_for
+from tests.helpers import CANARY, copy_example, edit, set_config, stage, wait_for
 
 MODEL, TEST_MODEL = "acme/hello", "acme/hello-test"
 
 
-def hello(greeting: str = "Hello"):
-    """What the example model does, as the fake runs it for a version."""
-
-    def behave(inputs: dict) -> str:
-        repeat = int(inputs.get("repeat", 1))
-        if not 1 <= repeat <= 3:
-            raise ValueError(f"repeat: must be between 1 and 3, got {repeat}")
-        name = str(inputs.get("name", "world")).strip() or "stranger"
-        line = f"{greeting}, {name}{inputs.get('punctuation', '!')}"
-        return " ".join([line] * repeat)
-
-    return behave
+hello = helpers.hello_behaviour
 
 
 @pytest.fixture
@@ -44,13 +32,7 @@ def fake(monkeypatch, tmp_path):
         server.add_model(MODEL, hardware="cpu")
         server.set_behaviour(MODEL, hello())
         server.set_behaviour(TEST_MODEL, hello())
-        monkeypatch.setenv("REPLICATE_API_TOKEN", CANARY)
-        monkeypatch.setenv("REPLICATE_BASE_URL", server.url)
-        monkeypatch.setenv("FAKE_REPLICATE_URL", server.url)
-        monkeypatch.setenv("FAKE_COG_PYTHON", sys.executable)
-        monkeypatch.setenv("PYTHONPATH", str(BIN.parent.parent.parent))
-        monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ['PATH']}")
-        monkeypatch.setenv("COG_SAFE_PUSH_HOME", str(tmp_path / "cache"))
+        helpers.use_fake_replicate(monkeypatch, server.url, tmp_path / "cache")
         yield server
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -259,6 +260,19 @@ def test_prediction_succeeds_and_is_recorded(platform: LocalPlatform, echo: str)
     record = json.loads(path_of(result.url).read_text())
     assert record["status"] == "succeeded" and record["output"] == "HIHIHI"
     assert record["input"]["repeat"] == 3 and record["version"] == echo
+
+
+def test_the_run_record_keeps_a_bounded_copy_of_a_large_output(
+    platform: LocalPlatform, echo: str
+) -> None:
+    text = "é" * 40_000  # 80,000 bytes of UTF-8, 400,000 with repeat=5: over the 64 KB limit
+    result = platform.predict("tester/echo", echo, {"text": text, "repeat": 5}, 60)
+    assert result.ok and result.output == text * 5  # the run itself keeps the whole output
+    stored = path_of(result.url).read_text()
+    assert len(stored.encode()) < 70_000
+    output = json.loads(stored)["output"]
+    assert output["truncated"] is True and output["size"] == 400_000
+    assert output["sha256"] == hashlib.sha256((text * 5).encode()).hexdigest()
 
 
 def test_prediction_failure_carries_the_error(platform: LocalPlatform, echo: str) -> None:

@@ -6,98 +6,19 @@ here is started for real, and stopped when its test ends.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import shutil
-import signal
 import subprocess
 import sys
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from flows import prefect_server
+from tests.e2e.new_user import cli, cmdline, hello_copy, marked_processes, new_user_env
 from tests.fakes.busy_cpu import busy_cpu
-from tests.helpers import EXAMPLES, ROOT, wait_for
-
-MARK = "COG_SAFE_PUSH_TEST_MARK"  # passes the model and server allowlists (COG_ prefix)
-
-
-def new_user_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment of someone who never ran Prefect: no PREFECT_* at all."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(
-        {
-            "HOME": str(home / "home"),
-            "COG_SAFE_PUSH_HOME": str(home / "tool"),
-            MARK: home.name,
-            "PYTHONPATH": str(ROOT),
-            **extra,
-        }
-    )
-    (home / "home").mkdir(parents=True, exist_ok=True)
-    return env
-
-
-@pytest.fixture
-def user(tmp_path) -> Iterator[Path]:
-    """A fresh user home whose managed server (if any) is stopped at the end."""
-    home = tmp_path / f"user-{uuid.uuid4().hex[:8]}"
-    home.mkdir()
-    yield home
-    prefect_server.stop(prefect_server.server_dir(home / "tool"))
-    for pid in marked_processes(home.name):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-
-
-def hello_copy(where: Path, fuzz: int = 2) -> Path:
-    target = where / "hello"
-    shutil.copytree(EXAMPLES / "hello", target, ignore=shutil.ignore_patterns(".cog"))
-    config = (target / "cog-safe-push.yaml").read_text()
-    (target / "cog-safe-push.yaml").write_text(
-        config.replace("iterations: 6", f"iterations: {fuzz}")
-    )
-    return target
-
-
-def cli(model_dir: Path, env: dict[str, str], *args: str, timeout: float = 400):
-    return subprocess.run(
-        [sys.executable, "-m", "flows.safe_push", "--platform", "local", *args],
-        cwd=model_dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-def marked_processes(mark: str) -> list[int]:
-    """Live processes whose environment carries MARK=mark (zombies excluded)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if f"{MARK}={mark}".encode() in environ.split(b"\0") and state != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
+from tests.helpers import wait_for
 
 
 def test_first_run_in_a_fresh_home_on_a_busy_machine_passes(user):

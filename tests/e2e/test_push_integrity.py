@@ -253,15 +253,16 @@ def test_a_run_that_cannot_get_the_lease_fails_and_pushes_nothing(tmp_path, monk
     hello = copy_example("hello", tmp_path)
     monkeypatch.setenv("COG_SAFE_PUSH_LEASE_TIMEOUT", "3")
     warnings: list[str] = []
-    with model_lease(resolve_spec("local"), EXAMPLE_MODEL, on_wait=warnings.append) as waited:
-        assert waited == 0.0 and warnings == []
+    with model_lease(resolve_spec("local"), EXAMPLE_MODEL, on_wait=warnings.append) as lease:
+        assert lease.waited == 0.0 and lease.took_over is None and warnings == []
         code, report = run(hello, "--fuzz-iterations", "0")
         assert code == 1, report
         assert stage(report, "model lease")["status"] == "failed"
         assert "another run of examples/hello" in report["error"]
         assert report["pushed"] is False and versions(EXAMPLE_MODEL) == []
         terminal = capfd.readouterr().err
-        assert "another run of examples/hello holds its lease; waiting" in terminal
+        assert f"another run of examples/hello holds its lease (pid {os.getpid()} on " in terminal
+        assert "; waiting for it to finish" in terminal
         assert "ConcurrencySlotAcquisition" not in terminal
         code, report = run(hello, "--fuzz-iterations", "0", "--no-push")
         assert code == 0, report

@@ -29,6 +29,7 @@ import importlib.util
 import inspect
 import io
 import mimetypes
+import os
 import pathlib
 import shutil
 import sys
@@ -295,7 +296,10 @@ class PushedModels:
         for rel in snapshot_files(source):
             target = snapshot / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source / rel, target)
+            if (source / rel).is_symlink():  # sent as a link, as docker build does
+                os.symlink(os.readlink(source / rel), target)
+            else:
+                shutil.copy2(source / rel, target)
         predictor = CogPredictor(snapshot, f"_cog_model_{version_id[:16]}", self._router)
         with self._lock:
             self.predictors[version_id] = predictor

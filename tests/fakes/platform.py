@@ -16,6 +16,11 @@ Scripting:
   world.read_seconds = 0.5                  every version look-up by id takes this long
   world.predict_schema(ref, doc)            what the platform predicts a push to `ref` will
                                             have (default: the scripted schema; None: unknown)
+  world.on_push = fn(ref, version_id)       called after every push (or promotion) lands,
+                                            e.g. to script what happens right after the push
+  world.fail_latest(ref, times, message)    the next `times` reads of `ref`'s latest version
+                                            fail (as the platform's retries ran out)
+  world.latest_reads                        refs whose latest version was read, in order
 A behaviour returns the output, or raises: the run fails with the exception's message as its
 error and a Cog-like traceback as its logs. An output that holds a `Path` under the tool's
 home is a file output (a file:// URL), as platforms return downloaded files.
@@ -34,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasks.core.errors import PlatformError, UsageError
+from tasks.core.errors import PlatformError, TransientError, UsageError
 from tasks.core.platform_data import (
     DeploymentSpec,
     ModelInfo,
@@ -105,6 +110,9 @@ class FakeWorld:
         self.predicted: dict[str, dict[str, Any] | None] = {}
         self.read_seconds = 0.0  # each version look-up by id takes this long
         self.version_reads: list[tuple[str, float, float]] = []  # (ref, start, end)
+        self.on_push: Callable[[str, str], None] | None = None
+        self.latest_failures: dict[str, list[str]] = {}  # ref -> messages, one per read
+        self.latest_reads: list[str] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -136,6 +144,10 @@ class FakeWorld:
 
     def predict_schema(self, ref: str, doc: dict[str, Any] | None) -> None:
         self.predicted[ref] = doc
+
+    def fail_latest(self, ref: str, times: int = 1, message: str = "HTTP 500") -> None:
+        with self._lock:
+            self.latest_failures.setdefault(ref, []).extend([message] * times)
 
     # ---- what happened -----------------------------------------------------------------
 
@@ -193,6 +205,12 @@ class FakePlatform:
         return self.world._ensure_model(ref, hardware)
 
     def latest_version(self, ref: str) -> VersionInfo | None:
+        with self.world._lock:
+            self.world.latest_reads.append(ref)
+            failures = self.world.latest_failures.get(ref)
+            failure = failures.pop(0) if failures else None
+        if failure is not None:
+            raise TransientError(f"GET the latest version of {ref}: {failure}")
         version = self.world.latest(ref)
         return VersionInfo(version.id, version.schema) if version else None
 
@@ -229,6 +247,8 @@ class FakePlatform:
         self.world._ensure_model(ref, None)
         version = self.world._add(ref, schema, script.behaviour, script.latency, digest(cog_dir))
         self.world.pushes.append((ref, version.id))
+        if self.world.on_push is not None:
+            self.world.on_push(ref, version.id)
         return version.id
 
     def promote(
@@ -240,6 +260,8 @@ class FakePlatform:
             ref, tested.schema, tested.behaviour, tested.latency, tested.digest
         )
         self.world.pushes.append((ref, version.id))
+        if self.world.on_push is not None:
+            self.world.on_push(ref, version.id)
         return version.id
 
     def environment_warnings(self, cog_dir: str) -> list[str]:

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from tasks.core import data_uri
+from tasks.core.bounded import bound, bound_text
 from tasks.core.cog_yaml import read_cog_yaml
 from tasks.core.errors import PlatformError, UsageError
 from tasks.core.home import tool_home
@@ -425,7 +426,9 @@ class LocalPlatform:
             "seconds": seconds,
             **(extra or {}),
         }
-        path = self.registry.save_run(record)
+        # the registry keeps a bounded copy, as every stored output is (tasks.core.bounded)
+        stored = {**record, "output": bound(output), "logs": bound_text(record["logs"]) or ""}
+        path = self.registry.save_run(stored)
         result = RunResult(
             id=run_id,
             status=status,  # type: ignore[arg-type]

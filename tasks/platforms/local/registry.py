@@ -158,7 +158,9 @@ class LocalRegistry:
             return record
 
     def store_snapshot(self, cog_dir: Path, build: Any) -> tuple[str, dict[str, Any]]:
-        """Copy the pushable files of `cog_dir` into the content-addressed snapshot store.
+        """Copy the pushable files of `cog_dir` into the content-addressed snapshot store,
+        by Docker's build-context rules (tasks.platforms.cog_dir): a link inside is copied as
+        the same link, a link out of the directory is a UsageError before anything is copied.
 
         `build(snapshot_dir) -> schema` runs once per new content (generating the OpenAPI
         document inside the copy); an existing snapshot is reused as is.
@@ -174,9 +176,12 @@ class LocalRegistry:
         staging = Path(tempfile.mkdtemp(prefix=f"{snapshot_id[:12]}-", dir=self.root / "tmp"))
         try:
             for rel in files:
-                target = staging / rel
+                source, target = cog_dir / rel, staging / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(cog_dir / rel, target)
+                if source.is_symlink():  # as Docker's build context sends it: a link
+                    os.symlink(os.readlink(source), target)
+                else:
+                    shutil.copy2(source, target, follow_symlinks=False)
             schema = build(staging)
             try:
                 os.rename(staging, final)
