@@ -139,6 +139,8 @@ class Console:
             self.line(f"pushed {report['model']}:{report['version']}")
         elif report["status"] == "passed":
             self.line(f"passed; nothing pushed (--no-push). Test version {report['version']}")
+        elif report["status"] == "aborted" and report.get("error"):
+            self.line(cut(report["error"], ERROR_LIMIT))
         elif report["status"] == "error" and report.get("error"):
             self.error(f"{cut(report['error'], ERROR_LIMIT)}; nothing pushed to {report['model']}")
         else:

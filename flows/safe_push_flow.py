@@ -29,7 +29,13 @@ from tasks.artifacts import publish_report
 from tasks.compatibility import compatibility
 from tasks.confirm import not_updated, unconfirmed_line
 from tasks.core.config import Config
-from tasks.core.errors import EXIT_CODES, RunFailed, SafePushError, UsageError
+from tasks.core.errors import (
+    EXIT_CODES,
+    RunFailed,
+    SafePushError,
+    UsageError,
+    machine_fault_in,
+)
 from tasks.core.job import Job
 from tasks.core.options import RunOptions
 from tasks.core.platform_data import PlatformSpec
@@ -90,6 +96,12 @@ class _Run:
         stages = self.runner.stages
         if status == "failed" and any(s.failed and s.kind == "usage" for s in stages):
             status = "error"  # the config asked for something the model does not have
+        fault = self.runner.scope.fault or next(
+            (found for s in stages if s.failed and (found := machine_fault_in(s.error))), None
+        )
+        if fault is not None and status == "failed" and not pushed:
+            status = "aborted"  # the machine failed the run, not the model: exit 3
+            error = f"cannot finish: {fault}; nothing pushed. Fix: free space and run again"
         return build_report(
             status=status,
             pushed=pushed,
@@ -367,8 +379,9 @@ def verdict_line(report: dict[str, Any]) -> str:
     failed = [s["name"] for s in report["stages"] if s["status"] == "failed"]
     if report["status"] == "unconfirmed":  # pushed: never "nothing pushed", never a success
         return f"cog-safe-push: {unconfirmed_line(report)}"
-    if report["status"] == "error":
-        return f"cog-safe-push error: {(report.get('error') or '').splitlines()[0][:300]}"
+    if report["status"] in ("error", "aborted"):
+        word = report["status"]
+        return f"cog-safe-push {word}: {(report.get('error') or '').splitlines()[0][:300]}"
     if failed:
         return f"cog-safe-push failed: {', '.join(failed)}; nothing pushed to {report['model']}"
     return f"cog-safe-push {report['status']}"

@@ -39,7 +39,7 @@ from pydantic import Field
 
 from tasks.core.bounded import fits
 from tasks.core.config import ModeView
-from tasks.core.errors import SafePushError
+from tasks.core.errors import SafePushError, machine_fault
 from tasks.core.job import Job
 from tasks.core.platform_data import PlatformSpec, RunResult
 from tasks.core.results import PredictionFailed, PredictionRecord
@@ -183,10 +183,16 @@ def predict(
         return Cancelled(message=skipped.message, data=skipped)  # type: ignore[return-value]
     platform = get_platform(spec)
     started = time.monotonic()
-    if destination:
-        result = platform.train(ref, version_id, destination, inputs, timeout)
-    else:
-        result = platform.predict(ref, version_id, inputs, timeout)
+    try:
+        if destination:
+            result = platform.train(ref, version_id, destination, inputs, timeout)
+        else:
+            result = platform.predict(ref, version_id, inputs, timeout)
+    except OSError as exc:
+        fault = machine_fault(exc)
+        if fault is not None:  # not the model's failure: the run stops, aborted
+            scope.note_fault(fault)
+        raise
     _keep_out_of_cache(result)
     record = _record(stage, label, inputs, result, version_id)
     if result.status == "canceled" and scope.stopped():

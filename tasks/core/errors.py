@@ -8,6 +8,9 @@ TransientError -> worth retrying (network hiccup, 429, 5xx, AI overload).
 
 from __future__ import annotations
 
+import errno
+import re
+
 # A run's report status -> the process exit code.
 # "unconfirmed": the push happened, but the model's latest version could not be shown to be
 # the one pushed, with the tested schema (tasks.confirm); the deployment was left alone.
@@ -60,3 +63,25 @@ class RunFailed(CheckFailed):
 
     def __reduce__(self) -> tuple:
         return (type(self), (str(self), self.report, self.exit_code))
+
+
+# The machine ran out of something the tool needs (disk, quota) or may not write: a fault of
+# where the run happens, never of the model under test.
+_MACHINE_ERRNOS = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
+_MACHINE_TEXT = re.compile(r"\[Errno (\d+)\]")
+
+
+def machine_fault(exc: BaseException) -> str | None:
+    """What the machine lacks, when `exc` is the tool's own write failing for want of space."""
+    if isinstance(exc, OSError) and exc.errno in _MACHINE_ERRNOS:
+        where = f" (writing {exc.filename})" if exc.filename else ""
+        return f"this machine has {_MACHINE_ERRNOS[exc.errno]}{where}"
+    return None
+
+
+def machine_fault_in(text: str | None) -> str | None:
+    """The same, read from a stage's error text (a stage that caught the exception)."""
+    for found in _MACHINE_TEXT.finditer(text or ""):
+        if int(found.group(1)) in _MACHINE_ERRNOS:
+            return f"this machine has {_MACHINE_ERRNOS[int(found.group(1))]}"
+    return None

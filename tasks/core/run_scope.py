@@ -87,6 +87,7 @@ class RunScope:
         self._calm = threading.Condition(self._lock)
         self.on_abandon: Callable[[str], dict[str, Any]] | None = None
         self.report: dict[str, Any] | None = None  # the run's report, once it has one
+        self.fault: str | None = None  # the machine failed the run (see note_fault)
 
     # -- what must still hold before anything that cannot be undone (the push)
 
@@ -146,6 +147,14 @@ class RunScope:
 
     def stopped(self) -> bool:
         return self._stop.is_set()
+
+    def note_fault(self, reason: str) -> None:
+        """The machine failed the run (a full disk): stop, and end it as aborted (exit 3),
+        never as a failed check of the model."""
+        with self._lock:
+            self.fault = self.fault or reason
+        self.request_stop(reason)
+        threading.Thread(target=self.cancel_inflight, name="cancel-inflight", daemon=True).start()
 
     @property
     def reason(self) -> str:

@@ -28,6 +28,7 @@ home is a file output (a file:// URL), as platforms return downloaded files.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import threading
@@ -112,6 +113,7 @@ class FakeWorld:
         self.version_reads: list[tuple[str, float, float]] = []  # (ref, start, end)
         self.on_push: Callable[[str, str], None] | None = None
         self.latest_failures: dict[str, list[str]] = {}  # ref -> messages, one per read
+        self.disk_full_after: int | None = None  # runs that may record before the disk fills
         self.latest_reads: list[str] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
@@ -299,6 +301,9 @@ class FakePlatform:
         version = self._version(ref, version_id)
         run = FakeRun(uuid.uuid4().hex, ref, version_id, dict(inputs), destination=destination)
         self.world.runs.append(run)
+        full = self.world.disk_full_after
+        if full is not None and len(self.world.runs) > full:  # as the local registry's write
+            raise OSError(errno.ENOSPC, "No space left on device", f"runs/{run.id}.json")
         started = time.monotonic()
         if version.latency:
             if self._cancel.wait(min(version.latency, timeout)):
