@@ -436,12 +436,10 @@ def _prefect_failed(exc: Exception, ended: RunScope | None, console: Any) -> int
         console.summary(report)
         console.line(f"the Prefect server could not record the end of this run ({cause})")
         return EXIT_CODES.get(report["status"], 1)
+    from flows.server_watch import gave_up
+
     pushes = ended.pushes() if ended is not None else []
-    if pushes:
-        landed = ", ".join(f"{ref}:{version}" for ref, version in pushes)
-        console.line(f"pushed {landed}, but not confirmed: the Prefect server failed ({cause})")
-        return EXIT_CODES["unconfirmed"]
-    console.line(
-        f"cannot finish: the Prefect server failed ({cause}); nothing pushed. Fix: run again"
-    )
-    return EXIT_CODES["aborted"]
+    landed = [f"{ref}:{version}" for ref, version in pushes]
+    line, code = gave_up(f"the Prefect server failed ({cause})", landed, "run again")
+    console.line(line)
+    return code

@@ -120,9 +120,7 @@ def served_version(api_url: str, timeout: float = 3.0) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def pid_alive(pid: int) -> bool:
-    """True for a running process; a zombie (exited, not yet reaped) counts as gone."""
-    return running(pid)
+pid_alive = running  # a zombie (exited, not yet reaped) counts as gone
 
 
 def _is_prefect_server(pid: int) -> bool:

@@ -157,10 +157,6 @@ def prefect_api(no_server: bool, console: Console) -> Iterator[Runtime]:
     yield Runtime("managed", state.url)
 
 
-# Prefect's slot-acquisition service logs every timed-out try as an ERROR with its internals.
-_LEASE_TRY = "ConcurrencySlotAcquisition"
-
-
 def _transport_noise(record: logging.LogRecord) -> bool:
     """Prefect's background workers losing the API: an error every few seconds while a
     server is down, and nothing a person can act on that the run will not say itself."""
@@ -184,8 +180,6 @@ class _RunLogFilter(logging.Filter):
             return True
         if record.name.startswith(("prefect.flow_runs", "prefect.task_runs")):
             return False
-        if record.name.startswith("prefect._internal") and _LEASE_TRY in record.getMessage():
-            return False  # a lease try that timed out: the run says it is waiting, in words
         if _transport_noise(record):
             return False  # the server watch (flows.server_watch) says it once, in one line
         return record.levelno >= logging.WARNING

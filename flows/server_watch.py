@@ -126,6 +126,16 @@ def _fix(kind: str) -> str:
     return "run again"
 
 
+def gave_up(reason: str, pushed: list[str], fix: str, where: str = "") -> tuple[str, int]:
+    """The one line and exit code of a run that could not finish for want of its Prefect
+    server: 4 when something was pushed (it is not confirmed), else 3."""
+    if pushed:
+        line = f"pushed {', '.join(pushed)}, but not confirmed: {reason}{where}"
+        return line, EXIT_CODES["unconfirmed"]
+    line = f"cannot finish: {reason}; nothing pushed{where}. Fix: {fix}"
+    return line, EXIT_CODES["aborted"]
+
+
 def abandon(api_url: str, kind: str, seconds: float, say: Callable[[str], None]) -> Any:
     """Stop every open run of this process for good and end the process: exit 3, or 4 when
     a final push had already landed. Called from the watch thread; never returns."""
@@ -151,14 +161,9 @@ def abandon(api_url: str, kind: str, seconds: float, say: Callable[[str], None])
     prefect_server.stop_temporaries()
     where = f"; report in {', '.join(reports)}" if reports else ""
     if pushed:
-        say(
-            f"pushed {', '.join(pushed)}, but not confirmed: {reason} before the run could "
-            f"check what landed{where}"
-        )
-        code = EXIT_CODES["unconfirmed"]
-    else:
-        say(f"cannot finish: {reason}; nothing pushed{where}. Fix: {_fix(kind)}")
-        code = EXIT_CODES["aborted"]
+        reason += " before the run could check what landed"
+    line, code = gave_up(reason, pushed, _fix(kind), where)
+    say(line)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
