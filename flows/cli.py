@@ -368,7 +368,11 @@ def run(request: Request) -> int:
 
     options = request.options
     console = Console(options.verbose)
-    spec = resolve_spec(options.platform, python=options.python, verbosity=options.verbose)
+    try:
+        spec = resolve_spec(options.platform, python=options.python, verbosity=options.verbose)
+    except UsageError as exc:  # CI without a token: before any side effect
+        console.error(str(exc))
+        return 2
     job = Job(config=request.config, options=options, spec=spec, cog_dir=request.cog_dir)
     problems = local_problems(job) + link_problems(job.cog_dir)
     if problems:

@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tasks.confirm import unconfirmed_line
-from tasks.report.render import short
+from tasks.report.render import retries_line, short
 
 PREFIX = "cog-safe-push"
 DETAIL_LIMIT = 160
@@ -133,18 +133,40 @@ class Console:
             self.rich.print(Text(f"  {line}"))
             if self.verbose and line.logs:
                 self.rich.print(Text(indent(line.logs)))
+        if report.get("retries"):  # transient failures Prefect retried: worth knowing
+            self.line(cut(f"retried: {retries_line(report['retries'])}", ERROR_LIMIT))
+        where = _local_where(report)
         if report["status"] == "unconfirmed":  # pushed, but not shown to have landed
-            self.line(unconfirmed_line(report))
+            self.line(unconfirmed_line(report) + where)
         elif report["pushed"]:
-            self.line(f"pushed {report['model']}:{report['version']}")
+            if where:
+                self.line(
+                    f"pushed {report['model']}:{report['version']} to the local registry at "
+                    f"{report['registry']}; nothing was pushed to Replicate"
+                )
+            else:
+                self.line(f"pushed {report['model']}:{report['version']}")
         elif report["status"] == "passed":
-            self.line(f"passed; nothing pushed (--no-push). Test version {report['version']}")
+            self.line(
+                f"passed; nothing pushed (--no-push). Test version {report['version']}{where}"
+            )
         elif report["status"] == "aborted" and report.get("error"):
-            self.line(cut(report["error"], ERROR_LIMIT))
+            self.line(cut(report["error"], ERROR_LIMIT) + where)
         elif report["status"] == "error" and report.get("error"):
-            self.error(f"{cut(report['error'], ERROR_LIMIT)}; nothing pushed to {report['model']}")
+            self.error(
+                f"{cut(report['error'], ERROR_LIMIT)}; nothing pushed to {report['model']}{where}"
+            )
         else:
-            self.line(f"{report['status']}: nothing pushed to {report['model']}")
+            self.line(f"{report['status']}: nothing pushed to {report['model']}{where}")
+
+
+def _local_where(report: dict[str, Any]) -> str:
+    """On the local platform, where its versions went: a green local run must never pass
+    for a push to Replicate (the final line is what a CI log shows last)."""
+    registry = report.get("registry")
+    if report.get("platform") != "local" or not registry:
+        return ""
+    return f" (local platform: versions are in the local registry at {registry}; nothing was pushed to Replicate)"
 
 
 class Waiting:

@@ -33,7 +33,7 @@ from tasks.schema.inputs import unknown_inputs
 from tasks.schema_lint import schema_lint
 from tasks.stage_runner import Pending, StageRunner, stage_from_state
 from tasks.staging import STAGE as PUSH_STAGE
-from tasks.staging import content_digest, push_test_model
+from tasks.staging import build_key, content_digest, push_test_model
 from tasks.verdicts import recall, remember, verdict_key, verdict_material
 from tasks.versions import latest_version, version_schema
 
@@ -83,10 +83,10 @@ def _checks(job: Job, mode: ModeName, runner: StageRunner, outcome: CheckOutcome
             return
 
     # 2. an unchanged rerun reuses the verdict it had (tasks.verdicts)
-    content = content_digest(job)
+    content, build = content_digest(job), build_key(job)
     live = latest_version(job.spec, job.model)
     outcome.baseline = live.id if live else None
-    material = verdict_material(job, mode, content, outcome.baseline)
+    material = verdict_material(job, mode, content, outcome.baseline, build)
     key = verdict_key(material) if material is not None else None
     reused = recall(key) if key and job.reuse_verdicts and not refresh else None
     if reused is not None:
@@ -134,7 +134,7 @@ def _push(
 ) -> bool:
     """Push the test model (lint is collected meanwhile); False when the checks end here."""
     runner.begin(PUSH_STAGE)
-    staged = push_test_model(job, content)
+    staged = push_test_model(job, content, build_key(job))
     outcome.tested_digest = staged.content_digest
     lint()
     runner.finish(staged.stage)

@@ -5,6 +5,10 @@ else the user's own API (PREFECT_API_URL, or a Prefect profile, .env or prefect.
 one: Prefect's own settings decide), which must answer; else the managed local server (flows/prefect_server.py),
 started once and reused. If none can be had, ServerUnavailable carries one line naming the
 cause and the fix, and the CLI exits with EXIT_NO_PREFECT.
+
+In the terminal, Prefect says only what a person needs (its run lines with -v); -vvv adds the
+tool's own debug lines (what the AI was asked and answered, which evidence decided each
+comparison), not Prefect's debug logs.
 """
 
 from __future__ import annotations
@@ -185,8 +189,14 @@ class _RunLogFilter(logging.Filter):
         return record.levelno >= logging.WARNING
 
 
+OWN_LOGGERS = ("tasks", "flows")  # the tool's own lines: the AI transcript, comparison evidence
+DEBUG_VERBOSITY = 3  # -vvv
+_RUN_LOGS = "cog-safe-push run logs"  # our handler's name, so a second call replaces it
+
+
 def configure_terminal_logging(verbose: int) -> None:
-    """Filter Prefect's console handlers (the API still receives every log line)."""
+    """Filter Prefect's console handlers (the API still receives every log line), and at
+    -vvv let the tool's own debug lines through (`own_debug_lines`)."""
     from prefect.logging.handlers import PrefectConsoleHandler
 
     run_filter = _RunLogFilter(verbose)
@@ -203,5 +213,36 @@ def configure_terminal_logging(verbose: int) -> None:
             )
             if terminal:
                 handler.addFilter(run_filter)
-    if verbose >= 3:
-        logging.getLogger("prefect").setLevel(logging.DEBUG)
+    own_debug_lines(verbose >= DEBUG_VERBOSITY)
+
+
+def own_debug_lines(on: bool) -> None:
+    """-vvv: the tool's own debug lines (what the AI was asked and answered, which evidence
+    decided each comparison) on stderr, through the root logger's console handler, and in
+    the Prefect run's logs. Prefect's own DEBUG flood stays off: it would bury them, and
+    Prefect's setting PREFECT_LOGGING_LEVEL=DEBUG (with -v) brings it for those who want it.
+    Below -vvv the level is left to the root logger (WARNING), so nothing of this shows."""
+    for name in OWN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG if on else logging.NOTSET)
+        for handler in [h for h in logger.handlers if h.get_name() == _RUN_LOGS]:
+            logger.removeHandler(handler)
+        if on:
+            logger.addHandler(_run_logs())
+
+
+def _run_logs() -> logging.Handler:
+    """Prefect's API log handler, for lines written inside a flow or task run only (outside
+    one it would warn that it has no run to attach them to)."""
+    from prefect.logging.handlers import APILogHandler
+
+    handler = APILogHandler()
+    handler.set_name(_RUN_LOGS)
+    handler.addFilter(_in_a_run)
+    return handler
+
+
+def _in_a_run(record: logging.LogRecord) -> bool:
+    from prefect.context import FlowRunContext, TaskRunContext
+
+    return FlowRunContext.get() is not None or TaskRunContext.get() is not None

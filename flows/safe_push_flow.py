@@ -125,9 +125,16 @@ def _run(run: _Run) -> dict[str, Any]:
     first = run.task_stage("preflight", lambda: preflight(job, return_state=True))
     if first.failed:
         return run.report("error", error=first.error)
-    if job.options.push_official_model:
+    if job.options.official_push:
         return _push_official(run)
     if job.options.no_push:
+        if job.options.push_official_model:
+            get_run_logger().warning(
+                "--no-push wins over --push-official-model: the normal checks run, "
+                "and nothing is pushed to %s or %s",
+                job.model,
+                job.config.official_model or "the official model",
+            )
         get_run_logger().info("test-only mode: nothing will be pushed to %s", job.model)
         return _checks_and_push(run)
     # A run that may push holds the model's lease from its first check to its push.
@@ -368,6 +375,8 @@ def _abandoned(
             error=reason,
         )
         report["flow_run_url"] = ui_url
+        report["registry"] = spec.registry
+        report["retries"] = scope.retries()
         report["written"] = write_outputs(report, options)
         return report
 
@@ -449,6 +458,8 @@ def safe_push(
             )
         report["flow_run_id"] = str(flow_run.id) if flow_run.id else None
         report["flow_run_url"] = ui_url
+        report["registry"] = spec.registry  # where a local run's versions went (else None)
+        report["retries"] = scope.retries()  # calls Prefect retried: attempts and why
         scope.report = report
         observer = scope.observer
     _write_or_warn(report, options, observer)

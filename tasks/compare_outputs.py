@@ -20,6 +20,7 @@ would cost more than the comparison, so its records are passed `quote`d (not tra
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 from prefect import task
@@ -43,6 +44,8 @@ from tasks.outputs.latency import latency_stage
 from tasks.outputs.verdict import Judge, differential_verdict
 from tasks.predictions import Predictions, SharedRuns, record_from_future
 from tasks.stage_runner import Pending, StageRunner
+
+log = logging.getLogger(__name__)  # debug lines: which evidence decided each comparison (-vvv)
 
 
 @task(name="compare outputs", task_run_name="{label}", cache_policy=NO_CACHE, persist_result=False)
@@ -186,6 +189,7 @@ def _collect(
                 pair, on_live, on_test, again, name, job.options.ai_model, view.fail_on_preexisting
             )
         )
+        _log_decision(records[-1], again is not None)
     stage = stage_from_records(name, records, 0.0)
     own = sum(1 for p in pairs if p.test_owner is None)
     cost = (
@@ -196,6 +200,17 @@ def _collect(
     compared = replace(stage, detail=cost)
     latency = latency_stage(latency_name, timings, view.max_slowdown, view.fail_on_slowdown)
     return [compared, latency]
+
+
+def _log_decision(record: PredictionRecord, live_ran_twice: bool) -> None:
+    """One debug line per comparison, for a person asking why it passed or failed: its label,
+    verdict, and the record's message, which names the evidence that decided it (identical
+    outputs; live repeated itself, so exactness was required; within live's own variation,
+    spot by spot; the AI's judgement; heuristics; a side that failed) and what it found."""
+    runs = "live ran twice" if live_ran_twice else "live ran once"
+    log.debug(
+        "%s: %s: %s (%s): %s", record.stage, record.label, record.verdict, runs, record.message
+    )
 
 
 def _both_succeeded(on_live: PredictionRecord, on_test: PredictionRecord) -> bool:

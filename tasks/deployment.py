@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from prefect import get_run_logger, task
+from prefect import get_run_logger
 
 from tasks.core.platform_data import DeploymentSpec, PlatformSpec
 from tasks.platforms import get_platform
+from tasks.retrying import retrying_task
 
 
-@task(name="deployment", task_run_name="deployment {deployment.owner}/{deployment.name}")
+@retrying_task(name="deployment", task_run_name="deployment {deployment.owner}/{deployment.name}")
 def update_deployment(
     spec: PlatformSpec, deployment: DeploymentSpec, ref: str, version: str
 ) -> None:

@@ -24,7 +24,7 @@ sees whole outputs. The record this task returns in memory keeps the whole outpu
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -107,9 +107,12 @@ class BoundedPickle(PickleSerializer):
 
 def _keep_out_of_cache(result: RunResult) -> None:
     """An output over the limit would be cached cut, and a cut output cannot be compared
-    exactly: this run's result is not written to the cache at all."""
-    if fits(result.output) and (
-        result.remote_output is result.output or fits(result.remote_output)
+    exactly: this run's result is not written to the cache at all. Nor is a run the
+    infrastructure ended: a rerun must run it, not replay the interruption."""
+    if (
+        not result.infra
+        and fits(result.output)
+        and (result.remote_output is result.output or fits(result.remote_output))
     ):
         return
     transaction = get_transaction()
@@ -144,6 +147,12 @@ def _record(
         logs=result.logs,
         predict_seconds=result.predict_seconds,
     )
+
+
+def _attempt(result: RunResult) -> dict[str, Any]:
+    """An earlier run for the report: where it is, and how it ended."""
+    error = (result.error or "").splitlines()[0][:300] if result.error else None
+    return {"id": result.id, "url": result.url, "status": result.status, "error": error}
 
 
 @task(
@@ -183,18 +192,35 @@ def predict(
         return Cancelled(message=skipped.message, data=skipped)  # type: ignore[return-value]
     platform = get_platform(spec)
     started = time.monotonic()
-    try:
-        if destination:
-            result = platform.train(ref, version_id, destination, inputs, timeout)
-        else:
-            result = platform.predict(ref, version_id, inputs, timeout)
-    except OSError as exc:
-        fault = machine_fault(exc)
-        if fault is not None:  # not the model's failure: the run stops, aborted
-            scope.note_fault(fault)
-        raise
+
+    def run_once() -> RunResult:
+        try:
+            if destination:
+                return platform.train(ref, version_id, destination, inputs, timeout)
+            return platform.predict(ref, version_id, inputs, timeout)
+        except OSError as exc:
+            fault = machine_fault(exc)
+            if fault is not None:  # not the model's failure: the run stops, aborted
+                scope.note_fault(fault)
+            raise
+
+    result = run_once()
+    earlier: list[dict[str, Any]] = []
+    if result.infra and not scope.stopped():
+        # Ended by the infrastructure, not the model: one new run of the same inputs (a
+        # model's own error is never run again; a second interruption is the verdict).
+        get_run_logger().warning(
+            "%s: %s ended for a reason outside the model (%s); running it once more",
+            label,
+            result.id or "the run",
+            (result.error or result.status).splitlines()[0][:200],
+        )
+        earlier.append(_attempt(result))
+        result = run_once()
     _keep_out_of_cache(result)
     record = _record(stage, label, inputs, result, version_id)
+    if earlier:
+        record = replace(record, attempts=tuple(earlier))
     if result.status == "canceled" and scope.stopped():
         record = record.with_verdict("skipped", f"canceled: {scope.reason}")
         scope.observer.prediction_done(stage, True)

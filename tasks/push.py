@@ -105,7 +105,7 @@ def confirm_push(
             raise unconfirmed(unreadable(what, exc)) from None
     try:
         latest = latest_version(spec, ref)  # never cached (tasks.versions)
-    except Exception as exc:  # noqa: BLE001 - it failed after the platform's own retries
+    except Exception as exc:  # noqa: BLE001 - it failed after its stage retries
         raise unconfirmed(unreadable(f"the latest version of {ref}", exc)) from None
     why = why_unconfirmed(ref, version, latest, tested_schema)
     if why is not None:

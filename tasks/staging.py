@@ -2,12 +2,17 @@
 version, ready for every check.
 
 Pushing the test model is cached by (platform, test model, digest of the Cog directory, push
-options): a rerun with an unchanged directory does not push again, as long as that version is
-still the test model's latest (checked here; it pushes again when it is not).
+options, build key): a rerun with an unchanged directory does not push again, as long as that
+version is still the test model's latest (checked here; it pushes again when it is not). The
+build key covers what changes a build besides the directory's content: the builder's version
+(the `cog` CLI, or the local Cog runtime) and the files cog.yaml names, even ones
+.dockerignore hides.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,12 +22,13 @@ from tasks.core.job import Job
 from tasks.core.platform_data import PlatformSpec, PushOptions
 from tasks.core.results import StageResult
 from tasks.platforms import get_platform
-from tasks.platforms.cog_dir import digest
+from tasks.platforms.cog_dir import build_inputs, digest
 from tasks.policies import KeyedBy, where
+from tasks.retrying import retrying_task
 from tasks.versions import latest_version
 
 
-@task(name="ensure model", task_run_name="ensure model {ref}")
+@retrying_task(name="ensure model", task_run_name="ensure model {ref}")
 def ensure_model(spec: PlatformSpec, ref: str, hardware: str | None) -> bool:
     """Create `ref` (private) if it is missing; True when it was created."""
     platform = get_platform(spec)
@@ -45,7 +51,13 @@ def push(spec: PlatformSpec, ref: str, cog_dir: str, options: PushOptions) -> st
 def _push_material(parameters: dict[str, Any]) -> list[Any]:
     spec: PlatformSpec = parameters["spec"]
     options = parameters["options"]
-    return [*where(spec), parameters["ref"], parameters["content_digest"], vars(options)]
+    return [
+        *where(spec),
+        parameters["ref"],
+        parameters["content_digest"],
+        vars(options),
+        parameters["build"],
+    ]
 
 
 @task(
@@ -55,9 +67,15 @@ def _push_material(parameters: dict[str, Any]) -> list[Any]:
     persist_result=True,
 )
 def push_test_version(
-    spec: PlatformSpec, ref: str, cog_dir: str, options: PushOptions, content_digest: str
+    spec: PlatformSpec,
+    ref: str,
+    cog_dir: str,
+    options: PushOptions,
+    content_digest: str,
+    build: str = "",
 ) -> str:
-    """`content_digest` is the directory's digest (tasks.platforms.cog_dir), the cache key."""
+    """`content_digest` (the directory's digest, tasks.platforms.cog_dir) and `build` (see
+    `build_key`) are the cache key."""
     return push(spec, ref, cog_dir, options)
 
 
@@ -85,16 +103,26 @@ def content_digest(job: Job) -> str:
     return digest(job.cog_dir)
 
 
-def push_test_model(job: Job, tested: str) -> Staged:
+def build_key(job: Job) -> str:
+    """What changes a build besides the directory's content: the builder and its version,
+    and the files cog.yaml names (tasks.platforms.cog_dir.build_inputs)."""
+    material = {
+        "builder": get_platform(job.spec).builder(),
+        "inputs": build_inputs(job.cog_dir, job.config.push_options().dockerfile),
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def push_test_model(job: Job, tested: str, build: str = "") -> Staged:
     """Ensure the test model exists and holds the working directory, whose content digest
-    (`content_digest`) the caller took, as its latest version."""
+    (`content_digest`) and build key (`build_key`) the caller took, as its latest version."""
     spec, ref = job.spec, job.test_model
     options = job.config.push_options()
     pusher = push_test_version.with_options(refresh_cache=True) if job.options.refresh else None
     try:
         ensure_model(spec, ref, job.config.test_hardware)
         state = (pusher or push_test_version)(
-            spec, ref, job.cog_dir, options, tested, return_state=True
+            spec, ref, job.cog_dir, options, tested, build, return_state=True
         )
         version = state.result()
         reused = state.name == "Cached"
@@ -105,7 +133,7 @@ def push_test_model(job: Job, tested: str) -> Staged:
                 "cached test version %s is no longer the latest; pushing again", version
             )
             version = push_test_version.with_options(refresh_cache=True)(
-                spec, ref, job.cog_dir, options, tested
+                spec, ref, job.cog_dir, options, tested, build
             )
             latest = latest_version(spec, ref)
         if latest is None or latest.id != version:

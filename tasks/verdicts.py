@@ -56,7 +56,7 @@ def tool_version() -> str:
 
 
 def verdict_material(
-    job: Job, mode: ModeName, content_digest: str, live_version: str | None
+    job: Job, mode: ModeName, content_digest: str, live_version: str | None, build: str = ""
 ) -> dict[str, Any] | None:
     """Everything that decides a mode's verdict; None when a file an input names cannot be
     read (then nothing is reused or kept)."""
@@ -76,6 +76,7 @@ def verdict_material(
         "model": job.model,
         "test_model": job.test_model,
         "content": content_digest,
+        "build": build,  # a new cog or Cog runtime builds anew, and is checked anew
         "live": live_version,
         "config": job.config.model_dump(mode="json"),
         "options": options,

@@ -16,9 +16,12 @@ from prefect.cache_policies import NO_CACHE
 from tasks.core.platform_data import PlatformSpec, VersionInfo
 from tasks.platforms import get_platform
 from tasks.policies import KeyedBy, where
+from tasks.retrying import retrying_task
 
 
-@task(name="latest version", task_run_name="latest version of {ref}", cache_policy=NO_CACHE)
+@retrying_task(
+    name="latest version", task_run_name="latest version of {ref}", cache_policy=NO_CACHE
+)
 def latest_version(spec: PlatformSpec, ref: str) -> VersionInfo | None:
     return get_platform(spec).latest_version(ref)
 
@@ -27,7 +30,7 @@ def _version_material(parameters: dict[str, Any]) -> list[Any]:
     return [*where(parameters["spec"]), parameters["ref"], parameters["version_id"]]
 
 
-@task(
+@retrying_task(
     name="version schema",
     task_run_name="schema of {ref}",
     cache_policy=KeyedBy(material=_version_material),

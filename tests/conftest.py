@@ -31,6 +31,8 @@ os.environ.update(
         "DO_NOT_TRACK": "1",
         "PREFECT_LOGGING_TO_API_BATCH_INTERVAL": "0.3",
         "COG_SAFE_PUSH_HOME": str(SESSION_DIR / "registry"),
+        # Prefect's task retries wait 0.05, 0.1, 0.2, 0.4 s instead of 1, 2, 4, 8 s
+        "COG_SAFE_PUSH_RETRY_DELAY": "0.05",
     }
 )
 for secret in (
@@ -40,6 +42,9 @@ for secret in (
     "ANTHROPIC_BASE_URL",
 ):
     os.environ.pop(secret, None)
+# The CI job that runs these tests sets CI, which makes a run without a token and without
+# --platform refuse to start (tasks.platforms.resolve_spec); the tests that need CI set it.
+os.environ.pop("CI", None)
 # coglet starts its worker with `python` from PATH: make it this interpreter.
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 

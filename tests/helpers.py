@@ -284,3 +284,64 @@ def serve_directory(directory: Path, log: list[str] | None = None) -> Iterator[s
 
 def data_uri(path: Path, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def task_run_histories(flow_run_id: str, name: str, timeout: float = 30.0) -> list[list[str]]:
+    """The state names, in order, of every task run whose name starts with `name` in the flow
+    run `flow_run_id` and its subflows, read back from Prefect once each has ended (Prefect
+    records states through events, a moment after the run returns)."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
+        TaskRunFilter,
+        TaskRunFilterName,
+    )
+
+    final = {"Completed", "Failed", "Cancelled", "Crashed", "Cached", "TimedOut"}
+
+    async def read() -> list[list[str]] | None:
+        async with get_client() as client:
+            ids, frontier = [flow_run_id], [flow_run_id]
+            while frontier:
+                children = await client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(
+                        parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=frontier)
+                    )
+                )
+                frontier = [str(child.id) for child in children]
+                ids += frontier
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id={"any_": ids}),
+                task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_=name)),
+            )
+            histories = []
+            for run in sorted(runs, key=lambda r: r.expected_start_time or r.created):
+                if not run.name.startswith(name):
+                    continue
+                states = await client.read_task_run_states(run.id)
+                names = [s.name for s in sorted(states, key=lambda s: s.timestamp)]
+                if not names or names[-1] not in final:
+                    return None
+                histories.append(names)
+            return histories
+
+    return wait_for(lambda: asyncio.run(read()), timeout, f"the task runs named {name!r} to end")
+
+
+@contextlib.contextmanager
+def hello_on_fake_replicate(
+    monkeypatch: Any, tmp_path: Path, model: str, test_model: str
+) -> Iterator[Any]:
+    """The fake Replicate API with `model` (live) and `test_model` both running the hello
+    example's behaviour, this process pointed at it; yields the server."""
+    from tests.fakes.replicate_server import FakeReplicate
+
+    with FakeReplicate(token=CANARY) as server:
+        server.add_model(model, hardware="cpu")
+        server.set_behaviour(model, hello_behaviour())
+        server.set_behaviour(test_model, hello_behaviour())
+        use_fake_replicate(monkeypatch, server.url, tmp_path / "cache")
+        yield server

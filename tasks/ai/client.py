@@ -1,7 +1,8 @@
 """The one place the tool talks to Claude (Anthropic Messages API).
 
 Why a wrapper: every AI use in the tool (fuzz inputs, output equivalence, match_prompt)
-needs the same things — bounded retries on overload/429/5xx only (a 401 must fail at once),
+needs the same things — retries on overload/429/5xx only (a 401 must fail at once; the
+retries are Prefect's, each request a task of its own: tasks.core.retry.retried),
 strictly parsed JSON or YES/NO answers with a bounded number of re-asks, images attached
 from whatever form an output takes, and token usage summed into the report. The SDK reads
 ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL itself; the key never passes through our code.
@@ -13,17 +14,16 @@ import base64
 import io
 import json
 import os
-import random
 import re
 import secrets
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tasks.core.errors import SafePushError
-from tasks.core.retry import TRANSIENT_STATUS
+from tasks.ai import transcript
+from tasks.core.errors import SafePushError, TransientError
+from tasks.core.retry import TRANSIENT_STATUS, retried
 from tasks.core.run_scope import Usage, current
 from tasks.core.secrets import scrub
 
@@ -36,13 +36,29 @@ _MAX_IMAGE_SIDE = 1568  # larger images are downscaled by the API anyway
 
 
 class AIError(SafePushError):
-    """The AI could not give a usable answer. `status` lets tasks.core.retry classify it."""
+    """The AI could not give a usable answer. `status` lets tasks.core.retry classify it,
+    `retry_after` is the wait a 429 or 529 asked for."""
 
     exit_code = 1
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(scrub(message))
         self.status = status
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (str(self), self.status, self.retry_after))
+
+
+class AIUnreachable(AIError, TransientError):
+    """The request never got an answer (connection refused, reset, timed out): transient."""
+
+    def __init__(
+        self, message: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        AIError.__init__(self, message, status, retry_after)
 
 
 def usage() -> Usage:
@@ -150,17 +166,11 @@ class AI:
         max_tokens: int = 4096,
         max_reasks: int = 2,
         *,
-        retries: int = 5,
-        backoff: float = 2.0,
-        max_backoff: float = 60.0,
         timeout: float = 300.0,
     ) -> None:
         self.model = model or DEFAULT_MODEL
         self.max_tokens = max_tokens
         self.max_reasks = max_reasks
-        self.retries = retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
         self.timeout = timeout
         self._client: Any = None
         self._lock = threading.Lock()
@@ -175,21 +185,13 @@ class AI:
 
                 if not ai_available():
                     raise AIError("ANTHROPIC_API_KEY is not set; the AI is not available")
-                # max_retries=0: we retry ourselves, and never on 4xx other than 429.
+                # max_retries=0: Prefect retries the request (tasks.core.retry), once.
                 self._client = anthropic.Anthropic(max_retries=0, timeout=self.timeout)
             return self._client
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_backoff)
-        base = min(self.max_backoff, self.backoff * (2**attempt))
-        return base * random.uniform(0.5, 1.0)
-
     def _create(self, messages: list[dict[str, Any]], system: str | None) -> str:
-        """One Messages API call with our retry policy; returns the concatenated text."""
-        import anthropic
-
-        client = self._get_client()
+        """One Messages API request, as a repeatable request (tasks.core.retry.retried): in a
+        run, Prefect retries it on overload, 429 and 5xx; a 4xx fails at once."""
         kwargs: dict[str, Any] = {
             "model": self.model,
             "max_tokens": self.max_tokens,
@@ -197,34 +199,37 @@ class AI:
         }
         if system:
             kwargs["system"] = system
-        attempt = 0
-        while True:
-            retry_after: float | None = None
-            try:
-                response = client.messages.create(**kwargs)
-            except anthropic.APIStatusError as exc:
-                status = exc.status_code
-                if status not in TRANSIENT_STATUS or attempt >= self.retries:
-                    raise AIError(_describe_status(exc), status=status) from None
-                retry_after = _retry_after(exc)
-            except anthropic.APIConnectionError as exc:
-                if attempt >= self.retries:
-                    raise AIError(
-                        f"could not reach the Anthropic API ({type(exc).__name__})", status=None
-                    ) from None
-            else:
-                used = getattr(response, "usage", None)
-                current().add_usage(
-                    int(getattr(used, "input_tokens", 0) or 0),
-                    int(getattr(used, "output_tokens", 0) or 0),
-                )
-                return "".join(
-                    getattr(block, "text", "")
-                    for block in response.content
-                    if getattr(block, "type", "") == "text"
-                )
-            time.sleep(self._delay(attempt, retry_after))
-            attempt += 1
+        return retried("ai request", lambda: self._send(kwargs))
+
+    def _send(self, kwargs: dict[str, Any]) -> str:
+        """One attempt; the concatenated text of the reply, its tokens counted as usage."""
+        import anthropic
+
+        client = self._get_client()
+        sent = transcript.sending(kwargs)
+        try:
+            response = client.messages.create(**kwargs)
+        except anthropic.APIStatusError as exc:
+            transcript.failed(sent, exc)
+            raise AIError(
+                _describe_status(exc), status=exc.status_code, retry_after=_retry_after(exc)
+            ) from None
+        except anthropic.APIConnectionError as exc:
+            transcript.failed(sent, exc)
+            raise AIUnreachable(
+                f"could not reach the Anthropic API ({type(exc).__name__})"
+            ) from None
+        transcript.replied(sent, response)
+        used = getattr(response, "usage", None)
+        current().add_usage(
+            int(getattr(used, "input_tokens", 0) or 0),
+            int(getattr(used, "output_tokens", 0) or 0),
+        )
+        return "".join(
+            getattr(block, "text", "")
+            for block in response.content
+            if getattr(block, "type", "") == "text"
+        )
 
     def _first_message(self, prompt: str, images: Sequence[Path | bytes]) -> dict[str, Any]:
         content: list[dict[str, Any]] = [_image_block(image) for image in images]
@@ -321,5 +326,5 @@ def _describe_status(exc: Any) -> str:
     if status == 404:
         return f"the Anthropic API does not know this model or endpoint (404): {detail}"
     if status in TRANSIENT_STATUS:
-        return f"the Anthropic API kept failing ({status}) after retries: {detail}"
+        return f"the Anthropic API is unavailable or busy ({status}): {detail}"
     return f"the Anthropic API rejected the request ({status}): {detail}"

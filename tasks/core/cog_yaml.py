@@ -45,6 +45,16 @@ class CogYaml:
         section = self.data.get("build")
         return section if isinstance(section, dict) else {}
 
+    def build_files(self) -> list[Path]:
+        """The files `cog` itself reads to build an image, whatever .dockerignore says:
+        cog.yaml, its python_requirements file, and the predictor and trainer files."""
+        found = [self.path]
+        requirements = self.build().get("python_requirements")
+        if isinstance(requirements, str) and requirements.strip():
+            found.append(self.path.parent / requirements.strip())
+        found += [self.path.parent / ref.split(":", 1)[0] for ref in self.refs().values()]
+        return found
+
 
 def read_cog_yaml(cog_dir: str | Path) -> CogYaml:
     path = Path(cog_dir) / "cog.yaml"

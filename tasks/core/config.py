@@ -354,10 +354,10 @@ def load_config(path: str | Path) -> Config:
 
 
 def parse_value(text: str) -> Any:
-    """true/false -> bool, numbers -> int/float, everything else stays a string."""
-    if text == "true":
+    """true/false (any letter case) -> bool, numbers -> int/float, everything else a string."""
+    if text.lower() == "true":
         return True
-    if text == "false":
+    if text.lower() == "false":
         return False
     if re.fullmatch(r"[+-]?\d+", text):
         return int(text)
@@ -367,37 +367,54 @@ def parse_value(text: str) -> Any:
 
 
 def parse_inputs(text: str) -> dict[str, Any]:
-    """'<k1>=<v1>;<k2>=<v2>' -> {k1: v1, k2: v2}; empty text -> {}."""
-    inputs: dict[str, Any] = {}
-    for pair in text.split(";"):
-        if not pair.strip():
-            continue
-        if "=" not in pair:
-            raise UsageError(f"expected <key>=<value>, got {pair.strip()!r}")
-        key, value = pair.split("=", 1)
-        key = key.strip()
-        if not key:
-            raise UsageError(f"empty input name in {pair.strip()!r}")
-        inputs[key] = parse_value(value.strip())
-    return inputs
+    """'<k1>=<v1>;<k2>=<v2>' -> {k1: v1, k2: v2}; empty text -> {}.
+
+    A value keeps any '=' after its first one, and a part with no '=' at all continues the
+    value before it ('prompt=Hi; how are you?' is one prompt): the seed tool fails on both,
+    and a prompt with a semicolon is common.
+    """
+    pairs: list[list[str]] = []
+    for part in text.split(";"):
+        if "=" in part:
+            key, value = part.split("=", 1)
+            if not key.strip():
+                raise UsageError(f"empty input name in {part.strip()!r}")
+            pairs.append([key.strip(), value])
+        elif pairs:
+            pairs[-1][1] += ";" + part
+        elif part.strip():
+            raise UsageError(f"expected <key>=<value>, got {part.strip()!r}")
+    return {key: parse_value(value.strip()) for key, value in pairs}
 
 
 def parse_disabled_inputs(text: str) -> list[str]:
     return [key.strip() for key in text.split(";") if key.strip()]
 
 
+def split_test_case(text: str) -> tuple[str, str | None, str]:
+    """(inputs text, operator or None, expectation): split at the first '==' or '~=',
+    whichever comes first, as the seed tool does; the expectation may hold either."""
+    found = [(text.find(op), op) for op in ("==", "~=") if op in text]
+    if not found:
+        return text, None, ""
+    at, op = min(found)
+    return text[:at], op, text[at + 2 :]
+
+
 def parse_test_case(text: str) -> TestCase:
     """'<k>=<v>;...[==<exact string or URL> | ~=<AI prompt>]' as the seed tool reads it."""
-    if "==" in text:
-        inputs_text, expected = text.split("==", 1)
-        expected = expected.strip()
-        if expected.startswith(("http://", "https://")):
-            return TestCase(inputs=parse_inputs(inputs_text), match_url=expected)
-        return TestCase(inputs=parse_inputs(inputs_text), exact_string=expected)
-    if "~=" in text:
-        inputs_text, prompt = text.split("~=", 1)
-        return TestCase(inputs=parse_inputs(inputs_text), match_prompt=prompt.strip())
-    return TestCase(inputs=parse_inputs(text))
+    inputs_text, op, expected = split_test_case(text)
+    inputs = parse_inputs(inputs_text)
+    expected = expected.strip()
+    if op is None:
+        return TestCase(inputs=inputs)
+    if op == "~=":
+        if not expected:
+            raise UsageError(f"--test-case {text!r}: '~=' needs a prompt for the AI after it")
+        return TestCase(inputs=inputs, match_prompt=expected)
+    if expected.startswith(("http://", "https://")):
+        return TestCase(inputs=inputs, match_url=expected)
+    return TestCase(inputs=inputs, exact_string=expected)
 
 
 HELP_CONFIG = """\

@@ -1,27 +1,24 @@
 """Downloading a file to disk: the one downloader, for outputs and expected files alike.
 
 Streams to a temporary file and renames it into place (no whole body in memory, no half file
-left behind), retries transient failures (the statuses of tasks.core.retry, dropped
-connections) with backoff, and never sends credentials: file URLs live on other hosts.
+left behind), and never sends credentials: file URLs live on other hosts. Each download is a
+repeatable request (tasks.core.retry.retried): in a run, Prefect retries it on the transient
+failures of tasks.core.retry (its statuses, dropped connections).
 `https_only` refuses anything but https, for URLs a remote model chose.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import threading
-import time
 import urllib.parse
 from pathlib import Path
 
 import requests
 
 from tasks.core.errors import PlatformError, SafePushError, TransientError
-from tasks.core.retry import TRANSIENT_STATUS
+from tasks.core.retry import TRANSIENT_STATUS, retried
 
-ATTEMPTS = 4
-BACKOFF = 0.5
 CHUNK = 1 << 16
 
 
@@ -40,7 +37,6 @@ def download(
     target: Path,
     *,
     timeout: float = 60.0,
-    attempts: int = ATTEMPTS,
     https_only: bool = False,
 ) -> Path:
     """Fetch `url` into `target` (created with its parents); returns `target`."""
@@ -49,18 +45,26 @@ def download(
     if scheme not in allowed:
         raise DownloadError(f"refusing to download {shown(url)}: only {'/'.join(allowed)} URLs")
     target.parent.mkdir(parents=True, exist_ok=True)
+    return retried(f"download {_short(url)}", lambda: _attempt(url, target, timeout, https_only))
+
+
+def _short(url: str) -> str:
+    """A download's name in the Prefect UI: the URL's host and file name, no query."""
+    parsed = urllib.parse.urlparse(url)
+    name = parsed.path.rstrip("/").rsplit("/", 1)[-1]
+    return f"{parsed.netloc}/…/{name}"[:80] if name else parsed.netloc[:80]
+
+
+def _attempt(url: str, target: Path, timeout: float, https_only: bool) -> Path:
+    """One attempt: the file in place, or the (transient or final) error raised."""
     partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.part")
-    last: SafePushError = DownloadError(f"could not download {shown(url)}")
-    for attempt in range(1, attempts + 1):
-        try:
-            last = _fetch(url, target, partial, timeout, https_only)
-            if last is None:
-                return target
-        finally:
-            partial.unlink(missing_ok=True)
-        if attempt < attempts:
-            time.sleep(BACKOFF * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
-    raise last
+    try:
+        error = _fetch(url, target, partial, timeout, https_only)
+    finally:
+        partial.unlink(missing_ok=True)
+    if error is not None:
+        raise error
+    return target
 
 
 def _fetch(

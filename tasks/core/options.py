@@ -41,3 +41,9 @@ class RunOptions(BaseModel):
     report_json: str | None = Field(None, description="Write the JSON report here")
     junit_xml: str | None = Field(None, description="Write a JUnit XML report here")
     verbose: int = Field(0, ge=0, le=3, description="Log detail, 0-3")
+
+    @property
+    def official_push(self) -> bool:
+        """--push-official-model, unless --no-push: as in the seed tool, --no-push wins in
+        every mode (the normal checks run and nothing is pushed)."""
+        return self.push_official_model and not self.no_push

@@ -76,6 +76,9 @@ class RunResult:
     seconds: float = 0.0
     url: str | None = None  # web page of the prediction, for reports
     metrics: dict[str, Any] = field(default_factory=dict)
+    # Ended for a reason outside the model (Replicate interrupted it, the local model server
+    # died under it): worth one new run (tasks.predictions); a model's own error never is.
+    infra: bool = False
 
     @property
     def ok(self) -> bool:

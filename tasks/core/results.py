@@ -37,6 +37,9 @@ class PredictionRecord:
     error: str | None = None  # the run's own error message, whole
     logs: str = ""  # the model's logs (and traceback) for this run
     predict_seconds: float | None = None  # the model's own time (no queue, no cold boot)
+    # Earlier runs of the same inputs that ended for an infrastructure reason, each as
+    # {id, url, status, error}: the report shows every attempt, not only the last.
+    attempts: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -83,6 +83,7 @@ class RunScope:
         self._requirements: list[tuple[threading.Event, str]] = []
         self._stages: list[Any] = []
         self._pushes: list[tuple[str, str]] = []
+        self._retries: dict[str, list[str]] = {}  # retried call -> why each attempt failed
         self._critical = 0
         self._calm = threading.Condition(self._lock)
         self.on_abandon: Callable[[str], dict[str, Any]] | None = None
@@ -118,6 +119,19 @@ class RunScope:
     def pushes(self) -> list[tuple[str, str]]:
         with self._lock:
             return list(self._pushes)
+
+    def note_retry(self, what: str, reason: str) -> None:
+        """An attempt of `what` failed transiently and Prefect will try it again."""
+        with self._lock:
+            self._retries.setdefault(what, []).append(reason)
+
+    def retries(self) -> list[dict[str, Any]]:
+        """For the report: each retried call, how many attempts it took, and why."""
+        with self._lock:
+            return [
+                {"call": what, "attempts": len(reasons) + 1, "failures": list(reasons)}
+                for what, reasons in self._retries.items()
+            ]
 
     # -- sections that must not be abandoned half-way (a push that may reach the registry)
 

@@ -85,7 +85,7 @@ def local_problems(job: Job) -> list[str]:
         check_names(config)
     except UsageError as exc:
         problems.append(str(exc))
-    if options.push_official_model and not config.official_model:
+    if options.official_push and not config.official_model:
         problems.append("--push-official-model needs official_model in the config")
     try:
         cog = read_cog_yaml(job.cog_dir)

@@ -22,7 +22,7 @@ from tasks.core.errors import SafePushError
 from tasks.fuzz import sample_media
 from tasks.fuzz.ai_prompt import MEDIA_PREFIX, SYSTEM, abbreviate, build_prompt
 from tasks.fuzz.repair import repair_with_notes
-from tasks.fuzz.schema_view import as_input_schema, flatten, properties
+from tasks.fuzz.schema_view import as_input_schema, flatten, is_file_input, properties
 from tasks.fuzz.validate import InvalidPayload
 
 _MAX_EXTRA_BATCHES = 3  # short batches tolerated before we give up
@@ -65,19 +65,26 @@ class FuzzStats:
 def _substitute_media(
     name: str, value: Any, prop: dict[str, Any], rng: random.Random, notes: list[str]
 ) -> Any:
-    """Turn @media names into data URIs; replace invented URLs and unwanted SVGs."""
+    """Turn @media names into data URIs; replace invented URLs and samples that do not
+    fit the input (another kind, or an SVG or mask it did not ask for)."""
     flat = flatten(prop)
-    if isinstance(value, list) and flat.get("type") == "array":
-        items = flat.get("items") if isinstance(flat.get("items"), dict) else {}
-        return [_substitute_media(name, v, {**items, "title": name}, rng, notes) for v in value]
+    if isinstance(value, list) and is_file_input(flat) and flat.get("type") == "array":
+        return [_one_media(name, v, flat, rng, notes) for v in value]
     if not isinstance(value, str) or flat.get("format") != "uri":
         return value
-    kind = sample_media.kind_for_input(name, flat)
-    allow_svg = sample_media.accepts_svg(name, flat)
+    return _one_media(name, value, flat, rng, notes)
+
+
+def _one_media(
+    name: str, value: Any, flat: dict[str, Any], rng: random.Random, notes: list[str]
+) -> Any:
+    """One file value; `flat` is the input's schema (a list's own, for a list of files)."""
+    if not isinstance(value, str):
+        return value
     wanted = value[len(MEDIA_PREFIX) :] if value.startswith(MEDIA_PREFIX) else value
     sample = sample_media.by_name(wanted.strip().split("/")[-1])
-    if sample is None or (sample.is_svg and not allow_svg):
-        replacement = sample_media.pick(kind, rng, allow_svg=allow_svg)
+    if sample is None or not sample_media.fits_input(sample, name, flat):
+        replacement = rng.choice(sample_media.samples_for_input(name, flat))
         notes.append(f"{name}: {abbreviate(value)!r} -> {MEDIA_PREFIX}{replacement.name}")
         sample = replacement
     return sample_media.as_input_value(sample)

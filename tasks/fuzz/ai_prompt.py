@@ -42,19 +42,17 @@ def abbreviate(value: Any) -> Any:
 
 
 def media_catalogue_text(schema: dict[str, Any]) -> str:
-    """For each file input, the samples it may use (by kind; SVG only where accepted)."""
+    """For each file input, the samples that fit it best (by kind, accepted types and
+    traits such as a mask or speech; SVG only where accepted)."""
     lines = []
     for name, prop in properties(schema).items():
         if not is_file_input(prop):
             continue
-        flat = flatten(prop)
-        if flat.get("type") == "array" and isinstance(flat.get("items"), dict):
-            flat = {**flatten(flat["items"]), **{k: v for k, v in flat.items() if k != "items"}}
+        flat = flatten(prop)  # a list's own schema: its words and its items' are both read
         kind = sample_media.kind_for_input(name, flat)
-        allow_svg = sample_media.accepts_svg(name, flat)
         lines.append(f'- "{name}" takes {kind} files; use one of:')
         lines.extend(
-            f"    {MEDIA_PREFIX}{s.describe()}" for s in sample_media.candidates(kind, allow_svg)
+            f"    {MEDIA_PREFIX}{s.describe()}" for s in sample_media.samples_for_input(name, flat)
         )
     return "\n".join(lines)
 

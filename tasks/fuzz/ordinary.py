@@ -17,6 +17,7 @@ from tasks.fuzz import sample_media
 from tasks.fuzz.objects import object_value
 from tasks.fuzz.schema_view import (
     flatten,
+    is_file_input,
     is_number,
     items_schema,
     name_tokens,
@@ -97,7 +98,11 @@ def _list_value(name: str, flat: dict[str, Any], rng: random.Random) -> list[Any
     max_items = flat.get("maxItems")
     high = max(low, min(_MAX_LIST, max_items) if isinstance(max_items, int) else _MAX_LIST)
     items = items_schema(flat)
-    values = [ordinary_value(name, items, rng) for _ in range(rng.randint(low, high))]
+    count = rng.randint(low, high)
+    if is_file_input(flat):  # chosen by the list's own words: `images` is no archive here
+        values = [sample_media.for_input(name, flat, rng) for _ in range(count)]
+    else:
+        values = [ordinary_value(name, items, rng) for _ in range(count)]
     if flat.get("uniqueItems"):
         unique = [v for i, v in enumerate(values) if v not in values[:i]]
         values = unique if len(unique) >= low else values

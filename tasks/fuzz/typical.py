@@ -14,7 +14,7 @@ from typing import Any
 
 from tasks.fuzz import sample_media
 from tasks.fuzz.objects import object_value
-from tasks.fuzz.schema_view import flatten, is_number, items_schema, number_range
+from tasks.fuzz.schema_view import flatten, is_file_input, is_number, items_schema, number_range
 from tasks.fuzz.text import fit_length, fitting_texts, text_pool
 
 SECRET_VALUE = "fuzz-secret-value"
@@ -65,6 +65,8 @@ def typical_value(name: str, prop: dict[str, Any], rng: random.Random) -> Any:
         return SECRET_VALUE
     if kind == "array":
         count = max(1, int(flat.get("minItems") or 1))
+        if is_file_input(flat):  # chosen by the list's own words: `images` is no archive here
+            return [sample_media.for_input(name, flat, rng) for _ in range(count)]
         return [typical_value(name, items_schema(flat), rng) for _ in range(count)]
     if kind == "object":
         return object_value(name, flat, rng, typical_value, everyday=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from tasks.core.errors import UsageError
 from tasks.core.home import tool_home
 from tasks.core.platform_data import PlatformSpec
 from tasks.core.run_scope import current_run
@@ -64,9 +65,20 @@ def resolve_spec(
     python: str | None = None,
     verbosity: int = 0,
 ) -> PlatformSpec:
-    """Choose the platform: explicit kind, else replicate when a token is set, else local."""
+    """Choose the platform: explicit kind, else replicate when a token is set, else local.
+
+    Not in CI, though: there a missing or misnamed token secret would turn a release job
+    into a green local "push" that never reached Replicate, so the choice must be explicit.
+    """
     if kind is None:
-        kind = "replicate" if os.environ.get("REPLICATE_API_TOKEN") else "local"
+        token = os.environ.get("REPLICATE_API_TOKEN", "").strip()
+        if not token and in_ci():
+            raise UsageError(
+                "CI is set but REPLICATE_API_TOKEN is empty or missing, so nothing would reach "
+                "Replicate. Set REPLICATE_API_TOKEN from your CI secrets, or pass "
+                "--platform local to test on this machine"
+            )
+        kind = "replicate" if token else "local"
     if kind == "replicate":
         return PlatformSpec(
             kind="replicate",
@@ -80,6 +92,11 @@ def resolve_spec(
     if kind in _FACTORIES:
         return PlatformSpec(kind=kind, verbosity=verbosity)
     raise ValueError(f"unknown platform {kind!r}")
+
+
+def in_ci() -> bool:
+    """True in a CI job: GitHub Actions, GitLab, CircleCI, Buildkite and most others set CI."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def platform_reason(spec: PlatformSpec, explicit: bool) -> str:

@@ -55,6 +55,10 @@ class Platform(Protocol):
         """Make the tested version `tested_ref:tested_version` (pushed from `cog_dir`, whose
         content the caller has checked is unchanged) a new version of `ref`; the version id."""
 
+    def builder(self) -> str:
+        """What builds a version here, with its version (the `cog` CLI's, the Cog runtime's):
+        part of the test-push cache key, so that an upgrade tests a new build."""
+
     def environment_warnings(self, cog_dir: str) -> list[str]:
         """What cog.yaml asks of the build that the place models run here does not give
         (empty where the platform builds the environment from cog.yaml itself)."""

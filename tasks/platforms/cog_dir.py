@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from tasks.core.cog_yaml import read_cog_yaml
 from tasks.core.errors import UsageError
 from tasks.core.home import tool_home
 
@@ -203,3 +204,21 @@ def digest(cog_dir: str | Path) -> str:
     the snapshot's UsageError for a link out of the directory, so both always agree."""
     root = Path(cog_dir).resolve()
     return content_hash(root, snapshot_files(root))
+
+
+def build_inputs(cog_dir: str | Path, dockerfile: str | None = None) -> dict[str, str]:
+    """A digest per file the build reads outside Docker's context (tasks.core.cog_yaml
+    CogYaml.build_files, and a --dockerfile): .dockerignore may hide one from `digest`, yet a
+    change to it changes the build. A file that is missing counts as "missing"."""
+    root = Path(cog_dir).resolve()
+    files = read_cog_yaml(root).build_files()
+    if dockerfile:
+        files.append(root / dockerfile)
+    found: dict[str, str] = {}
+    for path in files:
+        name = os.path.relpath(path, root)
+        try:
+            found[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            found[name] = "missing"
+    return found

@@ -14,6 +14,7 @@ from xml.etree import ElementTree as ET
 
 from tasks.core.bounded import cut_line, is_cut
 from tasks.core.results import StageResult
+from tasks.fuzz.sample_media import sample_for_value
 from tasks.outputs.bounded import stored_stage
 
 ICONS = {
@@ -57,8 +58,12 @@ def build_report(
 
 
 def _compact(value: Any) -> Any:
-    """Data URIs shortened to their media type: kilobytes of base64 help no reader."""
+    """Data URIs shortened: kilobytes of base64 help no reader. A bundled fuzz sample is
+    named (which file an input got is what a reader needs), any other shows its media type."""
     if isinstance(value, str) and value.startswith("data:"):
+        sample = sample_for_value(value)
+        if sample is not None:
+            return f"{sample.name} (bundled sample)"
         return value.split(",", 1)[0] + ",…"
     if isinstance(value, dict):
         return {k: _compact(v) for k, v in value.items()}
@@ -95,6 +100,14 @@ def md(value: Any, limit: int = 300) -> str:
     return escape_html(_MARKDOWN.sub(r"\\\1", text))
 
 
+def retries_line(retries: list[dict[str, Any]]) -> str:
+    """The calls Prefect retried, with their attempts and the last transient failure."""
+    return "; ".join(
+        f"{r['call']} ({r['attempts']} attempts; last failure: {r['failures'][-1]})"
+        for r in retries
+    )
+
+
 def markdown_summary(report: dict[str, Any]) -> str:
     icon = ICONS.get(report["status"], "")
     pushed = f"yes, version {md(report['version'])}" if report["pushed"] else "no"
@@ -113,6 +126,8 @@ def markdown_summary(report: dict[str, Any]) -> str:
             f"- AI: {usage['calls']} calls, {usage.get('input_tokens', 0)} input + "
             f"{usage.get('output_tokens', 0)} output tokens"
         )
+    if report.get("retries"):
+        lines.append(f"- retried by Prefect: {md(retries_line(report['retries']), 600)}")
     lines += ["", "| stage | status | seconds | predictions | detail |", "|---|---|---|---|---|"]
     for stage in report["stages"]:
         detail = stage["error"] or "; ".join(stage.get("warnings") or []) or ""

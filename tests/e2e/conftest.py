@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from flows import prefect_server
+from tests import helpers
 from tests.e2e.new_user import marked_processes
+
+HELLO_MODEL, HELLO_TEST_MODEL = "acme/hello", "acme/hello-test"
 
 
 @pytest.fixture
@@ -25,3 +28,20 @@ def user(tmp_path) -> Iterator[Path]:
     for pid in marked_processes(home.name):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def hello_fake(monkeypatch, tmp_path):
+    """The fake Replicate API running the hello example as acme/hello and acme/hello-test."""
+    with helpers.hello_on_fake_replicate(
+        monkeypatch, tmp_path, HELLO_MODEL, HELLO_TEST_MODEL
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def hello_dir(tmp_path) -> Path:
+    """A copy of examples/hello configured for acme/hello."""
+    target = helpers.copy_example("hello", tmp_path)
+    helpers.set_config(target, model=HELLO_MODEL, test_model=HELLO_TEST_MODEL)
+    return target

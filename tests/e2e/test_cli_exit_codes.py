@@ -15,15 +15,20 @@ import yaml
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hello"
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COG_SAFE_PUSH_HOME": str(cwd / "registry")}
+def cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess, with a registry of its own and `env` added to the
+    environment (a CI job's, say): no Replicate token unless `env` gives one."""
+    environment = {k: v for k, v in os.environ.items() if k != "REPLICATE_API_TOKEN"}
+    environment.update({"COG_SAFE_PUSH_HOME": str(cwd / "registry"), **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "flows.safe_push", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        env=env,
-        timeout=120,
+        env=environment,
+        timeout=timeout,
     )
 
 
@@ -213,3 +218,39 @@ def test_a_damaged_registry_file_exits_2_naming_it(model_dir):
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     assert str(model_json) in done.stderr and "damaged" in done.stderr
+
+
+@pytest.mark.parametrize("token", [None, "", "   "])
+def test_ci_without_a_token_refuses_to_fall_back_to_local(model_dir, token):
+    """A CI job whose token secret is missing must not go green on a local "push"."""
+    env = {"CI": "true", "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # never contacted
+    if token is not None:
+        env["REPLICATE_API_TOKEN"] = token
+    done = cli(cwd=model_dir, env=env)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "Traceback" not in done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1, done.stderr
+    assert "REPLICATE_API_TOKEN" in errors[0] and "--platform local" in errors[0]
+    assert not (model_dir / "registry").exists()  # no registry, no managed Prefect server
+
+
+@pytest.mark.parametrize("ci", ["", "false", "0"])
+def test_outside_ci_no_token_means_the_local_platform_and_the_final_line_says_so(model_dir, ci):
+    flags = ("--no-push", "--fuzz-iterations", "1")
+    done = cli(*flags, cwd=model_dir, env={"CI": ci}, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    registry = model_dir / "registry"
+    last = done.stderr.strip().splitlines()[-1]
+    assert f"the local registry at {registry}" in last, last
+    assert "nothing was pushed to Replicate" in last
+
+
+def test_ci_with_an_explicit_local_platform_pushes_locally_and_says_where(model_dir):
+    flags = ("--platform", "local", "--fuzz-iterations", "1")
+    done = cli(*flags, cwd=model_dir, env={"CI": "true"}, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert "pushed examples/hello:" in last, last
+    assert f"the local registry at {model_dir / 'registry'}" in last
+    assert "nothing was pushed to Replicate" in last

@@ -99,3 +99,14 @@ def test_input_that_makes_the_model_raise_is_found_by_fuzzing(hello):
     assert all("cannot repeat three times" in p["message"] for p in failures)
     assert all(p["id"] for p in failures)
     assert versions(HELLO) == []
+
+
+def test_no_push_wins_over_push_official_model(hello):
+    """As in the seed tool: with both flags the normal checks run and nothing is pushed."""
+    set_config(hello, official_model="examples/hello-official")
+    code, report = run(hello, "--push-official-model", "--no-push")
+    assert code == 0, report
+    assert report["pushed"] is False
+    names = [s["name"] for s in report["stages"]]
+    assert "push official model" not in names and "fuzz" in names
+    assert versions("examples/hello-official") == [] and versions(HELLO) == []

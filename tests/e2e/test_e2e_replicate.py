@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests import helpers
-from tests.fakes.replicate_server import FakeReplicate
-from tests.helpers import CANARY, copy_example, edit, set_config, stage, wait_for
+from tests.helpers import CANARY, edit, set_config, stage, wait_for
 
 MODEL, TEST_MODEL = "acme/hello", "acme/hello-test"
 
@@ -27,20 +26,13 @@ hello = helpers.hello_behaviour
 
 
 @pytest.fixture
-def fake(monkeypatch, tmp_path):
-    with FakeReplicate(token=CANARY) as server:
-        server.add_model(MODEL, hardware="cpu")
-        server.set_behaviour(MODEL, hello())
-        server.set_behaviour(TEST_MODEL, hello())
-        helpers.use_fake_replicate(monkeypatch, server.url, tmp_path / "cache")
-        yield server
+def fake(hello_fake):
+    return hello_fake
 
 
 @pytest.fixture
-def model_dir(tmp_path):
-    target = copy_example("hello", tmp_path)
-    set_config(target, model=MODEL, test_model=TEST_MODEL)
-    return target
+def model_dir(hello_dir):
+    return hello_dir
 
 
 def run(model_dir: Path, *flags: str) -> tuple[int, dict]:
@@ -234,6 +226,18 @@ def test_push_official_model_pushes_there_and_nothing_else(fake, model_dir, exis
     assert fake.latest_version_id("acme/hello-official") == report["version"]
     assert TEST_MODEL not in fake.models and fake.latest_version_id(MODEL) is None
     assert not fake.runs
+
+
+def test_no_push_wins_over_push_official_model(fake, model_dir):
+    """As in the seed tool: with both flags the normal checks run and nothing is pushed."""
+    set_config(model_dir, official_model="acme/hello-official")
+    code, report = run(model_dir, "--push-official-model", "--no-push")
+    assert code == 0, report
+    assert report["pushed"] is False
+    names = [s["name"] for s in report["stages"]]
+    assert "push official model" not in names and "fuzz" in names
+    assert "acme/hello-official" not in fake.models
+    assert all(push["model"] == TEST_MODEL for push in fake.pushes), fake.pushes
 
 
 def test_lost_answers_to_creates_never_start_a_second_prediction(fake, model_dir):

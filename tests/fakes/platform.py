@@ -115,6 +115,7 @@ class FakeWorld:
         self.latest_failures: dict[str, list[str]] = {}  # ref -> messages, one per read
         self.disk_full_after: int | None = None  # runs that may record before the disk fills
         self.latest_reads: list[str] = []
+        self.builder_version = "fake cog 1.0"  # what the test-push cache key sees
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -265,6 +266,9 @@ class FakePlatform:
         if self.world.on_push is not None:
             self.world.on_push(ref, version.id)
         return version.id
+
+    def builder(self) -> str:
+        return self.world.builder_version
 
     def environment_warnings(self, cog_dir: str) -> list[str]:
         return []

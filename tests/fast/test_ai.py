@@ -5,15 +5,19 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from prefect import flow
 
+import tasks.retrying  # noqa: F401 - installs the retry layer of AI requests
 from tasks.ai import client as ai_mod
 from tasks.ai.client import AI, AIError
-from tasks.core.retry import is_transient
+from tasks.core.retry import STAGE_RETRIES, is_transient
 from tests.fakes.anthropic_server import FakeAnthropic, env_for
-from tests.helpers import gradient, make_image
+from tests.helpers import gradient, make_image, task_run_histories
 
 pytestmark = pytest.mark.usefixtures("outputs_in_tmp")
 
@@ -24,8 +28,23 @@ def fake(fake_anthropic: FakeAnthropic) -> FakeAnthropic:
 
 
 def quick(**kwargs: object) -> AI:
-    """An AI whose retry backoff is milliseconds, so retry tests stay fast."""
-    return AI(backoff=0.001, **kwargs)  # type: ignore[arg-type]
+    return AI(**kwargs)  # type: ignore[arg-type]
+
+
+def in_flow(call: Callable[[], Any]) -> tuple[Any, str]:
+    """`call()` inside a Prefect flow run, where each AI request is a task run that Prefect
+    retries (tasks.retrying; the session's retry delay is 0.05 s): (its value or the
+    exception it raised, the flow run's id)."""
+
+    @flow(name="ai request test")
+    def run() -> Any:
+        try:
+            return call()
+        except AIError as exc:
+            return exc
+
+    state = run(return_state=True)
+    return state.result(), str(state.state_details.flow_run_id)
 
 
 def test_ai_available_follows_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,43 +171,59 @@ def test_majority_of_three(
 
 
 @pytest.mark.parametrize("status", [529, 429, 500, 503])
-def test_retries_transient_statuses(fake: FakeAnthropic, status: int) -> None:
+def test_transient_statuses_are_retried_by_prefect(fake: FakeAnthropic, status: int) -> None:
     fake.fail_next(status, 2)
     fake.reply("finally")
-    assert quick().ask("q") == "finally"
+    value, run_id = in_flow(lambda: quick().ask("q"))
+    assert value == "finally"
     assert len(fake.requests) == 3
+    [history] = task_run_histories(run_id, "ai request")
+    assert history[-1] == "Completed"
+    assert history.count("AwaitingRetry") == 2 and history.count("Retrying") == 2
 
 
 @pytest.mark.parametrize("status", [401, 400, 403, 404])
 def test_never_retries_client_errors(fake: FakeAnthropic, status: int) -> None:
     fake.fail_next(status, 5)
-    with pytest.raises(AIError) as info:
-        quick().ask("q")
+    value, run_id = in_flow(lambda: quick().ask("q"))
+    assert isinstance(value, AIError)
     assert len(fake.requests) == 1
-    assert info.value.status == status
-    assert not is_transient(info.value)
-    assert "test-key" not in str(info.value)
+    assert value.status == status
+    assert not is_transient(value)
+    assert "test-key" not in str(value)
+    [history] = task_run_histories(run_id, "ai request")
+    assert history[-1] == "Failed" and "AwaitingRetry" not in history
 
 
 def test_retries_are_bounded_and_classified_transient(fake: FakeAnthropic) -> None:
     fake.fail_next(529, 10)
-    with pytest.raises(AIError, match="529") as info:
-        quick(retries=3).ask("q")
-    assert len(fake.requests) == 4
-    assert info.value.status == 529
-    assert is_transient(info.value)  # Prefect may retry the task later
+    value, run_id = in_flow(lambda: quick().ask("q"))
+    assert isinstance(value, AIError) and value.status == 529
+    assert len(fake.requests) == 1 + STAGE_RETRIES
+    assert is_transient(value)
+    [history] = task_run_histories(run_id, "ai request")
+    assert history.count("Retrying") == STAGE_RETRIES and history[-1] == "Failed"
+
+
+def test_outside_a_run_a_request_makes_one_attempt(fake: FakeAnthropic) -> None:
+    """No Prefect run, no retry layer: pure code on its own never loops by hand."""
+    fake.fail_next(529, 1)
+    with pytest.raises(AIError, match="529"):
+        quick().ask("q")
+    assert len(fake.requests) == 1
 
 
 def test_retry_after_header_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
-    with FakeAnthropic(retry_after="0.3") as server:
+    with FakeAnthropic(retry_after="0.6") as server:
         for key, value in env_for(server).items():
             monkeypatch.setenv(key, value)
         server.fail_next(429)
         import time
 
         start = time.monotonic()
-        assert quick().ask("q") == "ok"
-        assert time.monotonic() - start >= 0.3
+        value, _ = in_flow(lambda: quick().ask("q"))
+        assert value == "ok"
+        assert time.monotonic() - start >= 0.6  # not the session's 0.05 s delay
 
 
 def test_connection_errors_are_retried_then_reported(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -196,8 +231,11 @@ def test_connection_errors_are_retried_then_reported(monkeypatch: pytest.MonkeyP
         url = server.url
     monkeypatch.setenv("ANTHROPIC_BASE_URL", url)  # nothing listens there any more
     monkeypatch.setenv("ANTHROPIC_API_KEY", "test-key-closed")
-    with pytest.raises(AIError, match="could not reach"):
-        quick(retries=2).ask("q")
+    value, run_id = in_flow(lambda: quick().ask("q"))
+    assert isinstance(value, AIError) and "could not reach" in str(value)
+    assert is_transient(value)
+    [history] = task_run_histories(run_id, "ai request")
+    assert history.count("Retrying") == STAGE_RETRIES
 
 
 def test_usage_is_summed_across_threads(fake: FakeAnthropic) -> None:

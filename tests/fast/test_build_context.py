@@ -221,3 +221,40 @@ def test_a_run_with_a_link_out_exits_2_with_one_line_and_copies_nothing(tmp_path
     ]
     assert pushed == [], "nothing is pushed: no snapshot, no version"
     assert not files_holding(tool_home, SECRET) and not files_holding(home, SECRET)
+
+
+def test_build_inputs_are_the_files_cog_reads_itself(tmp_path):
+    from tasks.platforms.cog_dir import build_inputs
+
+    (tmp_path / "cog.yaml").write_text(
+        "build:\n  python_requirements: reqs/requirements.txt\n"
+        'predict: "predict.py:Predictor"\ntrain: "train.py:train"\n'
+    )
+    (tmp_path / "reqs").mkdir()
+    (tmp_path / "reqs" / "requirements.txt").write_text("torch\n")
+    (tmp_path / "predict.py").write_text("# p\n")
+    (tmp_path / "Dockerfile.gpu").write_text("FROM x\n")
+    found = build_inputs(tmp_path, "Dockerfile.gpu")
+    assert set(found) == {
+        "cog.yaml",
+        "reqs/requirements.txt",
+        "predict.py",
+        "train.py",
+        "Dockerfile.gpu",
+    }
+    assert found["train.py"] == "missing" and found["predict.py"] != "missing"
+    before = dict(found)
+    (tmp_path / "reqs" / "requirements.txt").write_text("torch==2.5\n")
+    after = build_inputs(tmp_path, "Dockerfile.gpu")
+    assert [k for k in after if after[k] != before[k]] == ["reqs/requirements.txt"]
+
+
+def test_the_cog_cli_version_names_the_executable_and_its_answer(tmp_path):
+    from tasks.platforms.replicate.cog_cli import cli_version
+
+    stand_in = Path(__file__).resolve().parents[1] / "fakes" / "bin" / "cog"
+    assert cli_version(str(stand_in)).startswith(f"{stand_in}: cog version ")
+    broken = tmp_path / "cog"
+    broken.write_text("#!/bin/sh\nexit 1\n")
+    broken.chmod(0o755)
+    assert cli_version(str(broken)) == f"{broken}: version unknown"

@@ -38,7 +38,7 @@ def fake(fake_anthropic: FakeAnthropic) -> FakeAnthropic:
 
 @pytest.fixture
 def ai(fake: FakeAnthropic) -> AI:
-    return AI(backoff=0.001)
+    return AI()
 
 
 # --- case shape ------------------------------------------------------------------------

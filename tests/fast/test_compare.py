@@ -37,7 +37,7 @@ def no_ffmpeg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def quick_ai() -> AI:
-    return AI(backoff=0.001, retries=1)
+    return AI()
 
 
 def only(result_messages: list[str]) -> str:

@@ -186,7 +186,11 @@ def test_help_config_loads_without_error(tmp_path):
         ("-3", -3),
         ("1.5", 1.5),
         ("1e3", 1000.0),
-        ("True", "True"),
+        ("True", True),
+        ("FALSE", False),
+        ("tRuE", True),
+        ("truey", "truey"),
+        ("nan", "nan"),
         ("hello world", "hello world"),
         ("", ""),
         ("007x", "007x"),
@@ -212,6 +216,43 @@ def test_parse_inputs():
         ("image=x==https://e.com/o.png", {"image": "x"}, ("match_url", "https://e.com/o.png")),
         ("prompt=dog~=an image of a dog", {"prompt": "dog"}, ("match_prompt", "an image of a dog")),
         ("prompt=dog;n=2", {"prompt": "dog", "n": 2}, ("none", None)),
+        # both operators: the first one splits, the rest belongs to the expectation
+        (
+            "prompt=a cat~=an image where a==b",
+            {"prompt": "a cat"},
+            ("match_prompt", "an image where a==b"),
+        ),
+        ("prompt=x==a~=b", {"prompt": "x"}, ("exact_string", "a~=b")),
+        ("prompt=x~==y", {"prompt": "x"}, ("match_prompt", "=y")),
+        # '=' inside values and expectations
+        (
+            "eq=1+1=2;url=https://x.y/z?q=1==2",
+            {"eq": "1+1=2", "url": "https://x.y/z?q=1"},
+            ("exact_string", "2"),
+        ),
+        ("prompt=a=b", {"prompt": "a=b"}, ("none", None)),
+        # ';' inside values and expectations
+        (
+            "prompt=Hi; how are you?==fine; thanks",
+            {"prompt": "Hi; how are you?"},
+            ("exact_string", "fine; thanks"),
+        ),
+        ("prompt=a;b;n=3", {"prompt": "a;b", "n": 3}, ("none", None)),
+        # unicode, in keys, values and expectations
+        (
+            "prompt=café ☕;größe=2==Grüße 👋",
+            {"prompt": "café ☕", "größe": 2},
+            ("exact_string", "Grüße 👋"),
+        ),
+        # an empty expectation: the output must be empty
+        ("prompt=x==", {"prompt": "x"}, ("exact_string", "")),
+        ("==hello", {}, ("exact_string", "hello")),
+        # booleans in any letter case, numbers, everything else a string
+        (
+            "a=True;b=FALSE;c=1.5;d=007x",
+            {"a": True, "b": False, "c": 1.5, "d": "007x"},
+            ("none", None),
+        ),
     ],
 )
 def test_parse_test_case(text, inputs, checker):
@@ -221,6 +262,12 @@ def test_parse_test_case(text, inputs, checker):
     assert case.checker() == kind
     if value is not None:
         assert getattr(case, kind) == value
+
+
+@pytest.mark.parametrize("text", ["prompt=x~=", "prompt=x~=   ", "novalue==x", "=1==x"])
+def test_parse_test_case_refuses(text):
+    with pytest.raises(UsageError):
+        parse_test_case(text)
 
 
 def test_every_seed_flag_is_in_the_help():

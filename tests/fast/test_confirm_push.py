@@ -23,8 +23,9 @@ from flows.safe_push_flow import verdict_line
 from tasks.confirm import interface_differences, unconfirmed_line, why_unconfirmed
 from tasks.core.errors import EXIT_CODES
 from tasks.core.platform_data import VersionInfo
+from tasks.core.retry import STAGE_RETRIES
 from tests.fakes.platform import FakeWorld
-from tests.helpers import cog_dir, openapi, prop, run_flow, stage
+from tests.helpers import cog_dir, openapi, prop, run_flow, stage, task_run_histories
 
 MODEL, TEST = "acme/m", "acme/m-test"
 DOC = openapi({"text": prop(default="hi")})
@@ -168,10 +169,35 @@ def test_the_confirmation_reads_fresh_even_with_results_persisted(world, live, m
     assert world.deployments[DEPLOYMENT] == (MODEL, report["version"])
 
 
+def test_a_passing_api_failure_after_the_push_is_retried_by_prefect_and_confirms(
+    world, live, model_dir
+):
+    """One 500 on the confirming read: Prefect retries the look-up task (AwaitingRetry,
+    Retrying, Completed), the push is confirmed, and the report names the retry."""
+    marks = after_push(world, MODEL, lambda version: world.fail_latest(MODEL, 1, "HTTP 500"))
+    code, report = run_flow(world, model_dir, config())
+    assert code == 0, report
+    assert reads_after(world, marks) == 2
+    assert stage(report, "push")["status"] == "passed" and report["status"] == "passed"
+    assert world.deployments[DEPLOYMENT] == (MODEL, report["version"])
+    assert report["retries"] == [
+        {
+            "call": f"latest version of {MODEL}",
+            "attempts": 2,
+            "failures": [f"GET the latest version of {MODEL}: HTTP 500"],
+        }
+    ]
+    histories = task_run_histories(report["flow_run_id"], f"latest version of {MODEL}")
+    retried = [h for h in histories if "Retrying" in h]
+    assert len(retried) == 1 and retried[0][-1] == "Completed"
+    assert retried[0].index("AwaitingRetry") < retried[0].index("Retrying")
+
+
 def test_an_api_failure_after_the_push_is_unconfirmed_and_leaves_the_deployment(
     world, live, model_dir, tmp_path
 ):
-    marks = after_push(world, MODEL, lambda version: world.fail_latest(MODEL, 1, "HTTP 500"))
+    failing = 1 + STAGE_RETRIES  # every attempt Prefect makes
+    marks = after_push(world, MODEL, lambda version: world.fail_latest(MODEL, failing, "HTTP 500"))
     out_json, out_xml = tmp_path / "report.json", tmp_path / "junit.xml"
     code, report = run_flow(
         world, model_dir, config(), report_json=str(out_json), junit_xml=str(out_xml)
@@ -180,7 +206,14 @@ def test_an_api_failure_after_the_push_is_unconfirmed_and_leaves_the_deployment(
     pushed = world.latest(MODEL).id
     assert report["status"] == "unconfirmed" and report["pushed"] is True
     assert report["version"] == pushed and world.pushes[-1] == (MODEL, pushed)
-    assert reads_after(world, marks) == 1
+    assert reads_after(world, marks) == failing
+    assert report["retries"] == [
+        {
+            "call": f"latest version of {MODEL}",
+            "attempts": failing,
+            "failures": [f"GET the latest version of {MODEL}: HTTP 500"] * STAGE_RETRIES,
+        }
+    ]
     confirm = stage(report, "confirm push")
     assert confirm["status"] == "failed"
     assert "could not read the latest version of acme/m after the push" in confirm["error"]

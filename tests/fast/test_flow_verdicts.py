@@ -350,3 +350,35 @@ def test_failed_checks_are_failed_runs_in_prefect_with_a_summary(world, model_di
     assert {"markdown", "table"} <= kinds
     summary = next(a for a in artifacts if a.type == "markdown")
     assert "| test cases |" in summary.data and "failed" in summary.data
+
+
+def test_a_new_builder_or_a_hidden_build_file_pushes_the_test_model_again(world, model_dir):
+    """The test-push cache key sees what changes a build besides the directory's content:
+    the builder's version (the `cog` CLI), and files cog.yaml names that .dockerignore hides
+    from the content digest."""
+    world.set_schema(TEST, DOC)
+    world.set_behaviour(TEST, upper)
+    (model_dir / "requirements.txt").write_text("numpy==2.0.0\n")
+    (model_dir / ".dockerignore").write_text("requirements.txt\n")
+    cog_yaml = model_dir / "cog.yaml"
+    cog_yaml.write_text(
+        cog_yaml.read_text().replace(
+            "build:\n", "build:\n  python_requirements: requirements.txt\n"
+        )
+    )
+    assert "python_requirements" in cog_yaml.read_text()
+    flow_config = config(fuzz={"iterations": 0}, test_cases=[CASE])
+
+    def detail() -> str:
+        code, report = run_flow(world, model_dir, flow_config, no_push=True)
+        assert code == 0, report
+        return stage(report, "push test model")["detail"]
+
+    assert detail().startswith("pushed")
+    assert detail().startswith("reused cached")
+    world.builder_version = "fake cog 1.1"  # `cog` was upgraded
+    assert detail().startswith("pushed")
+    assert detail().startswith("reused cached")
+    (model_dir / "requirements.txt").write_text("numpy==2.1.0\n")  # ignored by Docker, not cog
+    assert detail().startswith("pushed")
+    assert len(world.versions[TEST]) == 3

@@ -82,7 +82,7 @@ class Writer:
 
 
 def quick_ai(**kwargs: Any) -> AI:
-    return AI(backoff=0.001, **kwargs)
+    return AI(**kwargs)
 
 
 def generate(n: int, **kwargs: Any) -> list[dict[str, Any]]:
@@ -131,7 +131,8 @@ def test_prompt_carries_schema_fixed_disabled_guidance_history_and_media(fake: F
     assert "Prompts should be about lighthouses." in first
     image_block = first.split('- "image" takes image files')[1].split('- "')[0]
     assert "@media:landscape-512x384.jpg" in image_block and "logo.svg" not in image_block
-    assert "@media:tone-1s.wav" in first.split('- "voice" takes audio files')[1]
+    voice_block = first.split('- "voice" takes audio files')[1].split('- "')[0]
+    assert "@media:speech-3s.wav" in voice_block and "tone-1s.wav" not in voice_block
     assert "@media:logo.svg" in first.split('- "logo" takes image files')[1]
     assert "Already generated" not in first
     # The second batch sees the first, with media by name (no base64 in the prompt).
@@ -267,3 +268,33 @@ def test_measured_cost_and_repair_share(fake: FakeAnthropic, capsys: pytest.Capt
     assert stats.repair_share == pytest.approx(0.2)
     with capsys.disabled():
         print(f"\nfuzz AI: {calls} calls per 20 inputs; {stats.repair_share:.0%} needed repair")
+
+
+def test_a_named_sample_of_the_wrong_kind_is_replaced_by_one_that_fits(fake: FakeAnthropic):
+    """A photo named for a PDF input, an SVG in a list of masks: each becomes a sample the
+    input takes (the PDF; a mask), and the payload counts as repaired."""
+    schema = {
+        "type": "object",
+        "required": ["document"],
+        "properties": {
+            "document": {"type": "string", "format": "uri", "description": "A PDF to summarise"},
+            "masks": {
+                "type": "array",
+                "items": {"type": "string", "format": "uri"},
+                "description": "Inpainting masks",
+            },
+        },
+    }
+    answer = [{"document": "@media:scene-256.jpg", "masks": ["@media:mask-256.png", "logo.svg"]}]
+    fake.default(json.dumps(answer))
+    stats = FuzzStats()
+    (payload,) = generate_ai_inputs(
+        schema, 1, fixed={}, disabled=[], prompt=None, ai=quick_ai(), rng=random.Random(0),
+        stats_out=stats,
+    )  # fmt: skip
+    pdf = sample_media.as_input_value(sample_media.by_name("logbook-2p.pdf"))
+    assert payload["document"] == pdf
+    kept, replaced = (sample_media.sample_for_value(v) for v in payload["masks"])
+    assert kept is not None and kept.name == "mask-256.png"
+    assert replaced is not None and "mask" in replaced.traits
+    assert stats.repaired == 1

@@ -324,9 +324,9 @@ def test_fuzz_modules_keep_no_module_level_mutable_state():
 def test_catalogue_files_are_real_and_small():
     samples = sample_media.catalogue()
     kinds = {s.kind for s in samples}
-    assert kinds == {"image", "audio", "video", "text"}
+    assert kinds == set(sample_media.KINDS)
     mimes = {s.mime for s in samples}
-    assert {"image/png", "image/jpeg", "image/webp", "audio/wav", "audio/mpeg", "video/mp4"} <= (
+    assert {"image/png", "image/jpeg", "image/webp", "audio/x-wav", "audio/mpeg", "video/mp4"} <= (
         mimes
     )
     for sample in samples:
@@ -339,7 +339,7 @@ def test_catalogue_files_are_real_and_small():
         if sample.kind == "image" and not sample.is_svg:
             with Image.open(io.BytesIO(data)) as image:
                 assert image.size == (sample.width, sample.height), sample.name
-        if sample.mime == "audio/wav":
+        if sample.mime == "audio/x-wav":
             with wave.open(str(sample.path)) as handle:
                 duration = handle.getnframes() / handle.getframerate()
                 assert duration == pytest.approx(sample.duration, abs=0.01)
@@ -360,8 +360,10 @@ def test_catalogue_files_are_real_and_small():
         ("file", {"description": "Speech to transcribe"}, "audio"),
         ("input_video", {}, "video"),
         ("clip", {"description": "An mp4 movie"}, "video"),
-        ("document", {}, "text"),
-        ("training_data", {"description": "A JSONL dataset"}, "text"),
+        ("document", {}, "document"),
+        ("training_data", {"description": "A JSONL dataset"}, "data"),
+        ("training_data", {}, "archive"),
+        ("transcript", {}, "text"),
         ("file", {}, "image"),
     ],
 )

@@ -345,7 +345,9 @@ class CogServer:
                 tail = self.log_tail(1500)
                 self.stop_process()
                 why = "model server crashed" if not alive else f"request failed: {exc}"
-                return {"id": run_id, "status": "failed", "error": f"{why}\n{tail}"}
+                # the server died under the run: not an answer of the model (tasks.predictions
+                # runs it once more, on a fresh server)
+                return {"id": run_id, "status": "failed", "error": f"{why}\n{tail}", "infra": True}
             waited = time.monotonic() - started
             if status == 409 and waited < (timeout or self.cancel_grace):
                 if self._broken():  # a crashed worker leaves its slot taken for good
@@ -359,6 +361,7 @@ class CogServer:
             break
         if isinstance(body, dict) and body.get("status") == "failed" and self._broken():
             self.stop_process()  # the next run starts a fresh server
+            body = {**body, "infra": True}  # its worker died under the run
         if status == 422:
             return {"id": run_id, "status": "failed", "error": validation_message(body)}
         if not isinstance(body, dict) or (status >= 400 and "status" not in body):

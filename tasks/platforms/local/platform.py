@@ -151,6 +151,33 @@ def weights_of(output: Any) -> str | None:
 # ---------------------------------------------------------------- the platform
 
 
+_VERSIONS = (
+    "import importlib.metadata as m, sys\n"
+    "def v(name):\n"
+    "    try:\n"
+    "        return m.version(name)\n"
+    "    except m.PackageNotFoundError:\n"
+    "        return 'none'\n"
+    "print(f\"python {sys.version.split()[0]} cog {v('cog')} coglet {v('coglet')}\")\n"
+)
+
+
+def runtime_versions(python: str) -> str:
+    """One line naming the interpreter's Python, cog and coglet versions (asked of the
+    interpreter itself, which may not be this one)."""
+    try:
+        done = subprocess.run(
+            [python, "-c", _VERSIONS],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=model_env(python),
+        )
+    except (OSError, subprocess.SubprocessError):
+        return f"{python}: versions unknown"
+    return f"{python}: {done.stdout.strip() or 'versions unknown'}"
+
+
 class LocalPlatform:
     """Platform protocol over a registry directory and local coglet servers."""
 
@@ -166,6 +193,7 @@ class LocalPlatform:
         self._servers: dict[tuple[str, bool, str], CogServer] = {}
         self._workdirs: list[Path] = []
         self._lock = threading.Lock()
+        self._builder: str | None = None
         _open_platforms.add(self)
 
     # ------------------------------------------------------------ models
@@ -187,6 +215,12 @@ class LocalPlatform:
                 f"the model interpreter {self.python!r} cannot import cog and coglet "
                 "(pip install cog coglet into it)"
             )
+
+    def builder(self) -> str:
+        """Python, cog and coglet of the model interpreter: what a local version runs on."""
+        if self._builder is None:
+            self._builder = runtime_versions(self.python)
+        return self._builder
 
     def _model_info(self, record: dict[str, Any]) -> ModelInfo:
         ref = f"{record['owner']}/{record['name']}"
@@ -439,6 +473,7 @@ class LocalPlatform:
             seconds=seconds,
             url=file_url(path),
             metrics=dict(record["metrics"]),
+            infra=bool(response.get("infra")),
         )
         return result, record
 

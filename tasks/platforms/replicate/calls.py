@@ -1,8 +1,10 @@
-"""The one retry policy for Replicate API calls: what is tried again, how often, how far apart.
+"""How Replicate API calls are retried: where, how often, how far apart.
 
-Every API call of the platform goes through `call`, and nothing else retries it: the client's
-own retrying transport is replaced (tasks.platforms.replicate.client) and Prefect tasks leave
-these calls alone. So a persistent failure costs at most ATTEMPTS requests per call.
+Every API call of the platform goes through `call`; the client's own retrying transport is
+replaced (tasks.platforms.replicate.client). One layer retries each call (tasks.core.retry):
+inside a stage that Prefect retries (a version look-up, a model check, the deployment update)
+a call makes one attempt, and the stage is retried; inside a prediction, which Prefect must
+not repeat, `call` retries itself, at most ATTEMPTS requests per call.
 
 - "idempotent" calls (reads, cancels, PATCHes, and creates whose duplicate shows up as 409)
   retry any transient failure: HTTP statuses of tasks.core.retry.TRANSIENT_STATUS, dropped
@@ -21,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Literal, TypeVar
 
 from tasks.core.errors import SafePushError
+from tasks.core.retry import attempts_here
 from tasks.platforms.replicate.client import noting
 from tasks.platforms.replicate.errors import ReplicateTransientError, map_exception
 
@@ -65,6 +68,7 @@ async def call(
     `cancel_after` is sent as the Cancel-After header of the create; `stopping()` true ends
     the retries early (the run is being canceled: start nothing new).
     """
+    attempts = attempts_here(attempts)
     for attempt in range(1, attempts + 1):
         with noting(cancel_after) as notes:
             try:

@@ -60,6 +60,28 @@ def version_from_output(lines: Iterable[str]) -> str | None:
     return found
 
 
+def cli_version(executable: str | None = None) -> str:
+    """`cog --version`'s first line, with the executable's path: an upgraded cog may build
+    a different image from the same directory, so the test-push cache must see it. An
+    executable that is missing or silent gives a stable "unknown" (the push names the fault)."""
+    exe = executable or shutil.which("cog")
+    if not exe:
+        return "cog: not found"
+    try:
+        done = subprocess.run(
+            [exe, "--version"],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return f"{exe}: version unknown"
+    first = (done.stdout.strip() or done.stderr.strip() or "version unknown").splitlines()[0]
+    return f"{exe}: {first}"
+
+
 def push(
     image: str,
     cog_dir: str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -48,8 +49,13 @@ class LoopRunner:
         loop.run_forever()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        """Run `coro` on the loop and wait for it; an interrupt here cancels it there."""
-        future = asyncio.run_coroutine_threadsafe(coro, self._ensure())
+        """Run `coro` on the loop and wait for it; an interrupt here cancels it there. It
+        runs in its caller's context, as a call made on the caller's own thread would: it
+        knows whether its stage retries it (tasks.core.retry), and a request it starts
+        (a download) is a task run of the caller's task in Prefect."""
+        future = asyncio.run_coroutine_threadsafe(
+            _as_caller(coro, contextvars.copy_context()), self._ensure()
+        )
         try:
             return future.result(timeout)
         except BaseException:
@@ -72,6 +78,14 @@ class LoopRunner:
         if thread is not None:
             thread.join(timeout=10)
         loop.close()
+
+
+async def _as_caller(coro: Coroutine[Any, Any, T], context: contextvars.Context) -> T:
+    """Await `coro` with the caller's context variables set in this task's own context
+    (each asyncio task has a copy: nothing leaks to the loop or to other callers)."""
+    for variable, value in context.items():
+        variable.set(value)
+    return await coro
 
 
 async def cancel_other_tasks(timeout: float) -> None:

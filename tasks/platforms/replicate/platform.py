@@ -42,7 +42,7 @@ from tasks.core.secrets import scrub
 from tasks.platforms.local.cog_schema import generate_schema
 from tasks.platforms.replicate import cog_cli, deployments
 from tasks.platforms.replicate.client import api_base, build_client, read_token
-from tasks.platforms.replicate.errors import TOKEN_ENV, ReplicateAPIError
+from tasks.platforms.replicate.errors import TOKEN_ENV, ReplicateAPIError, interrupted
 from tasks.platforms.replicate.localize import localize
 from tasks.platforms.replicate.loop_runner import LoopRunner, cancel_other_tasks
 from tasks.platforms.replicate.models import Catalog
@@ -91,6 +91,7 @@ class ReplicatePlatform:
         self._transport: httpx.AsyncHTTPTransport | None = None
         self.catalog = Catalog(self._api_client)
         self.runs = Runs(self._api_client)
+        self._builder: str | None = None
 
     def _api_client(self) -> replicate.Client:
         """Built on first use, on the platform's loop (so only that thread touches it)."""
@@ -140,6 +141,11 @@ class ReplicatePlatform:
         machine lacks gets an error, and its schema waits for the push (so does one whose
         imports take longer than a push should)."""
         return generate_schema(cog_dir, self.spec.python, timeout=60.0)
+
+    def builder(self) -> str:
+        if self._builder is None:
+            self._builder = cog_cli.cli_version()
+        return self._builder
 
     def environment_warnings(self, cog_dir: str) -> list[str]:
         """Replicate builds each version from cog.yaml: nothing to warn about here."""
@@ -261,6 +267,7 @@ class ReplicatePlatform:
             seconds=round(time.monotonic() - started, 3),
             url=web_url(data),
             metrics=dict(data.get("metrics") or {}),
+            infra=status == "failed" and interrupted(error),
         )
 
     def outputs_root(self) -> Path:
