@@ -4,6 +4,16 @@ On a terminal the progress of every stage is drawn in place (done/total, failure
 elapsed); in CI (no TTY, or CI set) the same events become a few plain lines. Prefect's own
 per-task state lines only appear with -v. Long failure text is cut here; the JSON report keeps
 it whole.
+
+Counting: a stage's items are the records its report lists (one prediction, one test case,
+one comparison), each with its verdict. A stage's final count on the live display, its row
+in the final table and its entry in the JSON report all come from those records
+(tasks.stage_runner), so they agree: done = items that ran (any verdict but skipped), failed =
+items whose verdict is failed, out of the items the stage began with.
+
+Colour: passed green, failed red, warning and skipped yellow, only on a terminal, without
+NO_COLOR (any non-empty value, no-color.org) and outside CI. Otherwise no escape codes at all:
+the plain text is what it was before colour. Marks are characters every font has (✓ ✗ ! …).
 """
 
 from __future__ import annotations
@@ -29,6 +39,26 @@ PREFIX = "cog-safe-push"
 DETAIL_LIMIT = 160
 ERROR_LIMIT = 400  # a usage error's one line: room for a path, never a page
 INPUTS_LIMIT = 120
+
+# A stage's mark on the live display: characters every terminal font has, never emoji.
+MARKS = {"running": "…", "passed": "✓", "failed": "✗", "warning": "!", "skipped": "-"}
+
+# The colour of a status or a verdict (only ever shown where colour is on).
+COLOURS = {
+    "passed": "green",
+    "failed": "red",
+    "error": "red",
+    "aborted": "red",
+    "warning": "yellow",
+    "skipped": "yellow",
+    "unverified": "yellow",
+    "unconfirmed": "yellow",
+}
+
+
+def wants_colour(rich: RichConsole) -> bool:
+    """Colour only for a person at a terminal: not with NO_COLOR set to anything, not in CI."""
+    return rich.is_terminal and not os.environ.get("NO_COLOR") and not os.environ.get("CI")
 
 
 def cut(text: str, limit: int) -> str:
@@ -60,17 +90,32 @@ class _Stage:
 class Console:
     """The tool's terminal output (stderr): one place decides what is drawn and how."""
 
-    def __init__(self, verbose: int = 0, stream: Any = None) -> None:
+    def __init__(self, verbose: int = 0, stream: Any = None, terminal: bool | None = None) -> None:
+        """`terminal` forces (True) or denies (False) that `stream` is a terminal; None: ask
+        the stream."""
         self.verbose = verbose
-        self.rich = RichConsole(file=stream or sys.stderr, highlight=False, soft_wrap=True)
+        settings: dict[str, Any] = {
+            "file": stream or sys.stderr,
+            "highlight": False,
+            "soft_wrap": True,
+            "force_terminal": terminal,
+        }
+        self.rich = RichConsole(**settings)
+        self.colour = wants_colour(self.rich)
+        if not self.colour:  # no styles at all, not even bold: plain text
+            self.rich = RichConsole(**settings, color_system=None)
         self.interactive = self.rich.is_terminal and not os.environ.get("CI")
         self._live: Live | None = None
 
-    def line(self, text: str) -> None:
-        self.rich.print(Text(f"{PREFIX}: {text}"))
+    def style(self, status: str) -> str:
+        """The style of a status word or verdict: its colour, or none without colour."""
+        return COLOURS.get(status, "") if self.colour else ""
+
+    def line(self, text: str, status: str = "") -> None:
+        self.rich.print(Text(f"{PREFIX}: {text}", style=self.style(status)))
 
     def error(self, text: str) -> None:
-        self.rich.print(Text(f"{PREFIX}: error: {text}"))
+        self.rich.print(Text(f"{PREFIX}: error: {text}", style=self.style("error")))
 
     def waiting(self) -> Waiting:
         """A status line for a wait that may or may not happen (see Waiting)."""
@@ -106,14 +151,20 @@ class Console:
     # ---------------------------------------------------------------- the final summary
 
     def summary(self, report: dict[str, Any]) -> None:
-        table = Table(title=f"{PREFIX}: {report['status']}", show_lines=False)
+        status = report["status"]
+        title: str | Text = f"{PREFIX}: {status}"
+        if self.colour:
+            title = Text.assemble(f"{PREFIX}: ", (status, self.style(status)))
+        table = Table(title=title, show_lines=False)
         for column in ("stage", "status", "seconds", "predictions", "detail"):
             table.add_column(column, overflow="fold")
         for stage in report["stages"]:
             predictions = stage["predictions"]
             failed = sum(1 for p in predictions if p["verdict"] == "failed")
+            skipped = sum(1 for p in predictions if p["verdict"] == "skipped")
             if stage["status"] == "failed" and predictions:
-                detail = f"{failed} of {len(predictions)} failed (listed below)"
+                also = f", {skipped} skipped" if skipped else ""
+                detail = f"{failed} of {len(predictions)} failed{also} (listed below)"
             else:
                 detail = (
                     stage["error"]
@@ -123,41 +174,45 @@ class Console:
                 )
             table.add_row(
                 stage["name"],
-                stage["status"],
+                Text(stage["status"], style=self.style(stage["status"]))
+                if self.colour
+                else stage["status"],
                 f"{stage['seconds']:.1f}",
                 str(len(predictions)),
                 cut(detail, DETAIL_LIMIT),
             )
         self.rich.print(table)
         for line in failure_lines(report):
-            self.rich.print(Text(f"  {line}"))
+            self.rich.print(Text.assemble("  ", (line.head, self.style("failed")), line.rest))
             if self.verbose and line.logs:
                 self.rich.print(Text(indent(line.logs)))
         if report.get("retries"):  # transient failures Prefect retried: worth knowing
             self.line(cut(f"retried: {retries_line(report['retries'])}", ERROR_LIMIT))
         where = _local_where(report)
-        if report["status"] == "unconfirmed":  # pushed, but not shown to have landed
-            self.line(unconfirmed_line(report) + where)
+        if status == "unconfirmed":  # pushed, but not shown to have landed
+            self.line(unconfirmed_line(report) + where, status)
         elif report["pushed"]:
             if where:
                 self.line(
                     f"pushed {report['model']}:{report['version']} to the local registry at "
-                    f"{report['registry']}; nothing was pushed to Replicate"
+                    f"{report['registry']}; nothing was pushed to Replicate",
+                    "passed",
                 )
             else:
-                self.line(f"pushed {report['model']}:{report['version']}")
-        elif report["status"] == "passed":
+                self.line(f"pushed {report['model']}:{report['version']}", "passed")
+        elif status == "passed":
             self.line(
-                f"passed; nothing pushed (--no-push). Test version {report['version']}{where}"
+                f"passed; nothing pushed (--no-push). Test version {report['version']}{where}",
+                status,
             )
-        elif report["status"] == "aborted" and report.get("error"):
-            self.line(cut(report["error"], ERROR_LIMIT) + where)
-        elif report["status"] == "error" and report.get("error"):
+        elif status == "aborted" and report.get("error"):
+            self.line(cut(report["error"], ERROR_LIMIT) + where, status)
+        elif status == "error" and report.get("error"):
             self.error(
                 f"{cut(report['error'], ERROR_LIMIT)}; nothing pushed to {report['model']}{where}"
             )
         else:
-            self.line(f"{report['status']}: nothing pushed to {report['model']}{where}")
+            self.line(f"{status}: nothing pushed to {report['model']}{where}", status)
 
 
 def _local_where(report: dict[str, Any]) -> str:
@@ -198,9 +253,15 @@ class Waiting:
 
 
 class FailureLine(str):
-    """One printed failure; carries the model's logs for -v."""
+    """One printed failure: its head (mark, stage and label: what colour marks) and the rest;
+    carries the model's logs for -v."""
 
+    head: str = ""
     logs: str = ""
+
+    @property
+    def rest(self) -> str:
+        return self[len(self.head) :]
 
 
 def failure_lines(report: dict[str, Any]) -> list[FailureLine]:
@@ -212,10 +273,11 @@ def failure_lines(report: dict[str, Any]) -> list[FailureLine]:
                 continue
             message = (p.get("message") or p.get("error") or p["status"]).strip()
             first = message.splitlines()[0] if message else ""
+            head = f"✗ {stage['name']} / {p['label']}"
             line = FailureLine(
-                f"✗ {stage['name']} / {p['label']}: {cut(first, DETAIL_LIMIT)} "
-                f"(inputs {short_inputs(p['inputs'])})"
+                f"{head}: {cut(first, DETAIL_LIMIT)} (inputs {short_inputs(p['inputs'])})"
             )
+            line.head = head
             line.logs = p.get("logs") or ""
             lines.append(line)
     return lines
@@ -290,11 +352,17 @@ class LiveProgress:
         table = Table(box=None, show_header=False, padding=(0, 1))
         with self._lock:
             stages = list(self.stages.values())
+        style = self.console.style
         for entry in stages:
             count = f"{entry.done}/{entry.total}" if entry.total else ""
             failed = f"{entry.failed} failed" if entry.failed else ""
-            mark = {"running": "…", "passed": "✓", "failed": "✗", "warning": "!"}.get(
-                entry.status, "-"
+            mark = MARKS.get(entry.status, "-")
+            table.add_row(
+                Text(mark, style=style(entry.status)),
+                entry.name,
+                count,
+                Text(failed, style=style("failed") if failed else ""),
+                f"{entry.elapsed():.1f} s",
+                Text(entry.status, style=style(entry.status)),
             )
-            table.add_row(mark, entry.name, count, failed, f"{entry.elapsed():.1f} s", entry.status)
         return table

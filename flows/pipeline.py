@@ -22,7 +22,7 @@ from tasks.code_lint import code_lint
 from tasks.compare_outputs import submit_comparison
 from tasks.compatibility import compatibility
 from tasks.core.cog_yaml import read_cog_yaml
-from tasks.core.config import ModeName
+from tasks.core.config import ModeName, ModeView
 from tasks.core.job import Job
 from tasks.core.results import StageResult
 from tasks.core.run_scope import current
@@ -145,6 +145,17 @@ def _push(
     return not runner.stopped
 
 
+def _skip_without_live(runner: StageRunner, job: Job, view: ModeView) -> None:
+    """A first push has nothing to compare with: the report says so, rather than lacking
+    the rows (a reader would not know whether they passed, failed or never ran)."""
+    why = f"no live version of {job.model} yet: nothing to compare with"
+    names = [view.stage("schema compatibility")]
+    if view.compare_outputs:
+        names.append(view.stage("compare outputs"))
+    for name in names:
+        runner.finish(StageResult(name, "skipped", detail=why))
+
+
 def _stop(runner: StageRunner, reason: str, pending: list[Pending]) -> None:
     """End the checks early: nothing more starts, what is in flight is canceled, and stages
     already submitted are collected (as skipped where they never ran)."""
@@ -201,6 +212,7 @@ def _after_window(
         get_run_logger().info(
             "%s has no version yet: compatibility and output comparison skipped", job.model
         )
+        _skip_without_live(runner, job, view)
     else:
         name = view.stage("schema compatibility")
         ignore = job.config.ignore_schema_compatibility

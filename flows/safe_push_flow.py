@@ -23,6 +23,7 @@ from flows.json_flow import flow
 from flows.lease import LeaseTimeout, model_lease
 from flows.pipeline import CheckOutcome
 from flows.predict import predict_flow
+from flows.run_labels import label_flow_run, run_name, run_tags
 from flows.server_watch import settle
 from flows.train import train_flow
 from tasks.artifacts import publish_report
@@ -85,6 +86,7 @@ class _Run:
     def __init__(self, job: Job, runner: StageRunner) -> None:
         self.job = job
         self.runner = runner
+        self.live_version: str | None = None  # what the checks compared against, if anything
 
     def report(
         self,
@@ -102,7 +104,7 @@ class _Run:
         if fault is not None and status == "failed" and not pushed:
             status = "aborted"  # the machine failed the run, not the model: exit 3
             error = f"cannot finish: {fault}; nothing pushed. Fix: free space and run again"
-        return build_report(
+        report = build_report(
             status=status,
             pushed=pushed,
             version=version,
@@ -113,6 +115,8 @@ class _Run:
             ai_usage=self.runner.scope.usage().to_dict(),
             error=error,
         )
+        report["live_version"] = self.live_version
+        return report
 
     def task_stage(self, name: str, call: Callable[[], State]) -> StageResult:
         """A stage that is one task: its final state decides the stage."""
@@ -137,17 +141,16 @@ def _run(run: _Run) -> dict[str, Any]:
             )
         get_run_logger().info("test-only mode: nothing will be pushed to %s", job.model)
         return _checks_and_push(run)
-    # A run that may push holds the model's lease from its first check to its push.
-    run.runner.begin("model lease")
+    # A run that may push holds the model's lease from its first check to its push. It is a
+    # stage (live, in the table, in the report) only when another run held it or left it
+    # behind; a lease taken at once is not news, and is shown nowhere.
     try:
         with model_lease(job.spec, job.model, on_wait=_waiting(run)) as lease:
             notes = [f"waited {lease.waited:.1f} s for another run of {job.model}"]
             notes = notes[: lease.waited > 0] + ([lease.took_over] if lease.took_over else [])
-            if notes:  # reported only when another run held it, or left it behind
+            if notes:
                 stage = StageResult("model lease", "passed", detail="; ".join(notes))
                 run.runner.finish(stage.timed(lease.waited))
-            else:
-                run.runner.dismiss("model lease")
             run.runner.scope.require(lease.lost, f"the lease on {job.model} lapsed")
             return _checks_and_push(run)
     except LeaseTimeout as exc:
@@ -158,7 +161,12 @@ def _run(run: _Run) -> dict[str, Any]:
 def _waiting(run: _Run) -> Callable[[str], None]:
     """Say it in the run's log and on the terminal: a run waiting silently looks hung."""
 
+    shown: list[bool] = []
+
     def say(message: str) -> None:
+        if not shown:  # the lease becomes a stage the moment there is a wait to show
+            shown.append(True)
+            run.runner.begin("model lease")
         get_run_logger().warning(message)
         run.runner.scope.observer.note(message)
 
@@ -223,6 +231,7 @@ def _checks_and_push(run: _Run) -> dict[str, Any]:
         test_version = outcomes[-1].test_version or test_version
     for item in outcomes:
         run.runner.stages += item.stages
+    run.live_version = next((o.baseline for o in outcomes if o.baseline), None)
     if run.runner.failed:
         get_run_logger().error("checks failed: nothing pushed to %s", config.model)
         return run.report("failed", version=test_version, error=_first_errors(run))
@@ -427,6 +436,7 @@ def safe_push(
     )
     get_run_logger().info("cog-safe-push: %s", platform_reason(spec, options.platform is not None))
     ui_url = url_for("flow-run", obj_id=flow_run.id) if flow_run.id else None
+    label_flow_run(flow_run.id, tags=run_tags(spec.kind, options, list(config.modes)))
     with own_heartbeats(), run_scope() as scope:
         scope.on_abandon = _abandoned(scope, config, options, spec, ui_url)
         scope.observer.run_started(ui_url)
@@ -460,9 +470,11 @@ def safe_push(
         report["flow_run_url"] = ui_url
         report["registry"] = spec.registry  # where a local run's versions went (else None)
         report["retries"] = scope.retries()  # calls Prefect retried: attempts and why
+        report["pictures"] = scope.pictures()  # artifact pages the summary links
         scope.report = report
         observer = scope.observer
     _write_or_warn(report, options, observer)
+    label_flow_run(flow_run.id, name=run_name(config.model, report["version"], report["status"]))
     publish_report(report)
     if report["status"] != "passed":
         message = verdict_line(report)

@@ -20,8 +20,10 @@ from prefect.artifacts import (
 
 from tasks.core.bounded import is_cut
 from tasks.core.errors import SafePushError
+from tasks.core.run_scope import current
 from tasks.outputs.files import is_file_output, media_kind, resolve
 from tasks.report.images import images_markdown, thumbnails
+from tasks.report.pictures import image_difference, picture_markdown, timing_chart, waveforms
 from tasks.report.render import markdown_summary, md, prediction_rows
 
 MAX_LINKS = 20
@@ -98,6 +100,72 @@ def publish_report(report: dict[str, Any]) -> None:
             key=artifact_key(model, "images"),
             description="Image outputs, kept as thumbnails (output URLs expire)",
         )
+
+
+def _single_file(value: Any) -> Path | None:
+    """The local copy of an output that is one file (or a list of one), else None."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if is_cut(value) or not is_file_output(value):
+        return None
+    try:
+        return resolve(value)
+    except SafePushError:
+        return None
+
+
+def comparison_picture(live_output: Any, test_output: Any) -> tuple[str, bytes] | None:
+    """For outputs that differ: (what it shows, a PNG) when both are one image (side by
+    side, with a difference map) or one audio file (both waveforms); else None."""
+    live, test = _single_file(live_output), _single_file(test_output)
+    if live is None or test is None:
+        return None
+    kinds = {media_kind(live), media_kind(test)}
+    try:
+        if kinds == {"image"}:
+            return "live and test side by side, with a difference map", image_difference(live, test)
+        if kinds == {"audio"}:
+            return "live (above) and test (below) waveforms", waveforms(live, test)
+    except ValueError:
+        return None  # a file the picture cannot read: the verdict's message says enough
+    return None
+
+
+def publish_comparison_picture(model: str, label: str, live_output: Any, test_output: Any) -> None:
+    """A failed comparison of images or audio, as a picture (people would rather look); the
+    summary links it from the failure's line."""
+    found = comparison_picture(live_output, test_output)
+    if found is None:
+        return
+    what, png = found
+    artifact = create_markdown_artifact(
+        picture_markdown(f"{label}: {what}", png, f"{label}: {what}"),
+        key=artifact_key(model, f"{label}-picture"),
+        description=f"{label}: outputs differ",
+    )
+    _remember(label, artifact)
+
+
+def publish_timings(model: str, rows: list[tuple[str, float | None, float | None]]) -> None:
+    """Prediction times of both versions on the same inputs: a slowdown seen at once."""
+    if not rows:
+        return
+    artifact = create_markdown_artifact(
+        picture_markdown("prediction times, live and test", timing_chart(rows), "prediction times"),
+        key=artifact_key(model, "timings"),
+        description="Prediction times of the live and the test version on the same inputs",
+    )
+    _remember(TIMINGS, artifact)
+
+
+TIMINGS = "prediction times"
+
+
+def _remember(label: str, artifact_id: Any) -> None:
+    """The artifact's page in the UI, for the run's summary (tasks.report.render)."""
+    ui = _prefect_ui()
+    if artifact_id and ui != "\0":
+        current().note_picture(label, f"{ui.rstrip('/')}/artifacts/artifact/{artifact_id}")
 
 
 class ProgressArtifact:

@@ -22,13 +22,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
+from prefect.states import State
 from prefect.utilities.annotations import quote
+from prefect.utilities.urls import url_for
 
 from tasks.ai.client import AIError, make_ai
+from tasks.artifacts import publish_comparison_picture, publish_timings
 from tasks.core.results import (
     PredictionFailed,
     PredictionRecord,
@@ -56,9 +60,12 @@ def compare(
     ai_model: str | None,
     stage_name: str,
     label: str,
+    model: str = "",
 ) -> PredictionRecord:
-    """Judge two successful runs of one input (and live's second run, when there is one)."""
-    record = _pair_record(stage_name, label, test)
+    """Judge two successful runs of one input (and live's second run, when there is one).
+    Differing images or audio are also drawn, for the person reading the run (an artifact
+    of this task run)."""
+    record = _pair_record(stage_name, label, test, ())
     again = (
         live_again.output
         if live_again is not None and live_again.status == "succeeded"
@@ -68,8 +75,10 @@ def compare(
         comparison = compare_with_live(live.output, test.output, again, ai=make_ai(ai_model))
     except AIError as exc:
         return record.with_verdict("unverified", f"the AI could not judge: {exc}")
-    message = "; ".join(part for part in [comparison.evidence, *comparison.messages] if part)
+    # what differs first, then the evidence that made it a difference: a cut line keeps the news
+    message = "; ".join(part for part in [*comparison.messages, comparison.evidence] if part)
     if comparison.verdict == "mismatch":
+        _picture(model, label, live.output, test.output)
         raise PredictionFailed(
             record.with_verdict("failed", f"outputs differ from the live version: {message}")
         )
@@ -77,7 +86,19 @@ def compare(
     return record.with_verdict(verdict, message)
 
 
-def _pair_record(stage: str, label: str, test: PredictionRecord) -> PredictionRecord:
+def _picture(model: str, label: str, live_output: Any, test_output: Any) -> None:
+    """Best effort: a picture that cannot be drawn or stored never changes a verdict."""
+    try:
+        publish_comparison_picture(model or "model", label, live_output, test_output)
+    except Exception as exc:  # noqa: BLE001 - the verdict stands without its picture
+        log.debug("no picture for %s: %s", label, exc)
+
+
+def _pair_record(
+    stage: str, label: str, test: PredictionRecord, related: tuple[dict[str, Any], ...]
+) -> PredictionRecord:
+    """A comparison's record: the test side's run (its inputs, output and link), with the
+    runs it compared in `related`."""
     return PredictionRecord(
         stage=stage,
         label=label,
@@ -91,7 +112,36 @@ def _pair_record(stage: str, label: str, test: PredictionRecord) -> PredictionRe
         output=test.output,
         remote_output=test.remote_output,
         predict_seconds=test.predict_seconds,
+        related=related,
     )
+
+
+def _related(
+    pair: _Pair,
+    on_live: PredictionRecord,
+    on_test: PredictionRecord,
+    again: PredictionRecord | None,
+) -> tuple[dict[str, Any], ...]:
+    """The runs a comparison rests on, by name and link: the test run (a test case's or a
+    fuzz input's, when it was shared), live's run, and live's second run if there was one."""
+    runs = [
+        (pair.test_owner or f"{pair.label}: test", on_test),
+        (f"{pair.label}: live", on_live),
+        (f"{pair.label}: live again", again),
+    ]
+    return tuple(
+        {"name": name, "url": run.url, "id": run.id}
+        for name, run in runs
+        if run is not None and (run.url or run.id)
+    )
+
+
+def _judged_here(record: PredictionRecord, state: State) -> PredictionRecord:
+    """A failed comparison links to the comparison's own task run (the Failed one, named
+    for the comparison), not to the test run it compared (which may well have passed)."""
+    task_run_id = state.state_details.task_run_id
+    url = url_for("task-run", obj_id=task_run_id) if task_run_id is not None else None
+    return replace(record, id=str(task_run_id), url=url) if url else record
 
 
 @dataclass
@@ -142,12 +192,13 @@ def submit_comparison(
         pairs.append(_Pair(item, label, live_future, test_future, owner))
 
     def collect() -> list[StageResult]:
-        return _collect(name, view.stage("latency"), pairs, predictions, live)
+        return _collect(runner, name, view.stage("latency"), pairs, predictions, live)
 
     return Pending(name, collect)
 
 
 def _collect(
+    runner: StageRunner,
     name: str,
     latency_name: str,
     pairs: list[_Pair],
@@ -169,7 +220,9 @@ def _collect(
             repeats[index] = live.again(pair.item.inputs, f"{pair.label}: live again")
     records: list[PredictionRecord] = []
     timings: list[tuple[float, float]] = []
+    chart: list[tuple[str, float | None, float | None]] = []
     for index, (pair, (on_live, on_test)) in enumerate(zip(pairs, sides, strict=True)):
+        chart.append((pair.label, _seconds(on_live), _seconds(on_test)))
         if _both_succeeded(on_live, on_test):
             timings.append(
                 (
@@ -186,10 +239,18 @@ def _collect(
                 live.repeated(pair.item.inputs)
         records.append(
             _judge_pair(
-                pair, on_live, on_test, again, name, job.options.ai_model, view.fail_on_preexisting
+                pair,
+                on_live,
+                on_test,
+                again,
+                name,
+                job.options.ai_model,
+                view.fail_on_preexisting,
+                job.model,
             )
         )
         _log_decision(records[-1], again is not None)
+        runner.judged(records[-1])  # one comparison, one item on the live display
     stage = stage_from_records(name, records, 0.0)
     own = sum(1 for p in pairs if p.test_owner is None)
     cost = (
@@ -199,7 +260,18 @@ def _collect(
     )
     compared = replace(stage, detail=cost)
     latency = latency_stage(latency_name, timings, view.max_slowdown, view.fail_on_slowdown)
+    try:  # the times of both versions on the same inputs, drawn: a slowdown seen at once
+        publish_timings(job.model, chart)
+    except Exception as exc:  # noqa: BLE001 - a chart never changes a verdict
+        log.debug("no timing chart: %s", exc)
     return [compared, latency]
+
+
+def _seconds(record: PredictionRecord) -> float | None:
+    """The model's own time for a run that ran, else None (the chart says "no run")."""
+    if record.status != "succeeded":
+        return None
+    return record.predict_seconds or record.seconds
 
 
 def _log_decision(record: PredictionRecord, live_ran_twice: bool) -> None:
@@ -225,8 +297,9 @@ def _judge_pair(
     name: str,
     ai_model: str | None,
     blocking: bool,
+    model: str = "",
 ) -> PredictionRecord:
-    record = _pair_record(name, pair.label, on_test)
+    record = _pair_record(name, pair.label, on_test, _related(pair, on_live, on_test, again))
     if "skipped" in (on_live.verdict, on_test.verdict):
         return record.with_verdict("skipped", on_test.message or on_live.message or "stopped")
     if on_test.status != "succeeded":
@@ -247,11 +320,18 @@ def _judge_pair(
     if again is None:
         return record.with_verdict("passed", "identical to the live version's output")
     state = compare(
-        quote(on_live), quote(on_test), quote(again), ai_model, name, pair.label, return_state=True
+        quote(on_live),
+        quote(on_test),
+        quote(again),
+        ai_model,
+        name,
+        pair.label,
+        model,
+        return_state=True,
     )
     result = state.result(raise_on_failure=False)
     if isinstance(result, PredictionFailed):
-        return result.record
+        return _judged_here(replace(result.record, related=record.related), state)
     if isinstance(result, PredictionRecord):
-        return result
-    return record.with_verdict("failed", f"comparison error: {state.message}")
+        return replace(result, related=record.related)
+    return _judged_here(record.with_verdict("failed", f"comparison error: {state.message}"), state)

@@ -58,14 +58,14 @@ def transient_failure(task_: Task, task_run: TaskRun, state: State) -> bool:
 
 
 def _wait_asked(exc: BaseException) -> None:
-    """Honour a Retry-After longer than Prefect's own delay before the next attempt (the
-    delay list cannot know it): the failed attempt waits out the difference."""
+    """Honour a server's Retry-After before the next attempt: Prefect's delay list cannot know
+    it, and its jitter may shorten a delay, so the failed attempt waits the whole of it (the
+    jittered delay then follows)."""
     asked = retry_after(exc)
     attempt = int(this_task_run.run_count or 1)  # 1-based
-    delays = retry_delays()
-    if asked is None or attempt > len(delays) or not is_transient(exc):
+    if asked is None or attempt > STAGE_RETRIES or not is_transient(exc):
         return
-    time.sleep(max(0.0, asked - delays[attempt - 1]))
+    time.sleep(asked)
 
 
 def retrying_task(**options: Any) -> Callable[[Callable[..., T]], Task[..., T]]:

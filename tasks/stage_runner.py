@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from prefect import get_run_logger
 from prefect.states import State
 
-from tasks.core.results import StageFailed, StageResult
+from tasks.core.results import PredictionRecord, StageFailed, StageResult
 from tasks.core.run_scope import RunScope
 
 
@@ -51,7 +51,6 @@ class StageRunner:
         self.fail_fast = fail_fast
         self.stages: list[StageResult] = []
         self._started: dict[str, float] = {}
-        self._totals: dict[str, int] = {}
 
     @property
     def failed(self) -> bool:
@@ -65,9 +64,14 @@ class StageRunner:
     def begin(self, name: str, total: int | None = None) -> None:
         """A stage starts: shown now, timed from now."""
         self._started[name] = time.monotonic()
-        if total:
-            self._totals[name] = total
         self.scope.observer.stage_started(name, total)
+
+    def judged(self, record: PredictionRecord) -> None:
+        """One item of a begun stage has its verdict, decided in the flow rather than by a
+        prediction task that reports itself (a comparison): the live display counts it now,
+        as the report will (a skipped item did not run, so it is not done)."""
+        if record.verdict != "skipped":
+            self.scope.observer.prediction_done(record.stage, record.verdict != "failed")
 
     def run(self, name: str, body: Callable[[], StageResult | State]) -> StageResult:
         """Run a stage now; `body` returns its result, or the final state of its task."""
@@ -124,11 +128,15 @@ class StageRunner:
                     self.skip(rest.name)
                 return
 
-    def _counts(self, stage: StageResult) -> tuple[int, int] | None:
-        """Predictions done and failed, for stages whose cached predictions never reported
-        themselves to the live display."""
+    @staticmethod
+    def _counts(stage: StageResult) -> tuple[int, int] | None:
+        """(done, failed) as the report counts them, from the stage's own records: the
+        final table and the JSON report list exactly these, so the three agree. The live
+        events only approximate them while the stage runs: a cached prediction never
+        reports itself, a fuzz failure live shares becomes a warning once live is asked,
+        and a prediction canceled by --fail-fast is skipped, which is not done."""
         if not stage.predictions:
             return None
         failed = sum(1 for p in stage.predictions if p.verdict == "failed")
         done = sum(1 for p in stage.predictions if p.verdict != "skipped")
-        return max(done, self._totals.get(stage.name, 0) if done else 0), failed
+        return done, failed

@@ -40,6 +40,9 @@ class PredictionRecord:
     # Earlier runs of the same inputs that ended for an infrastructure reason, each as
     # {id, url, status, error}: the report shows every attempt, not only the last.
     attempts: tuple[dict[str, Any], ...] = ()
+    # Other runs this verdict rests on, each as {name, url, id}: a comparison's record links
+    # to the comparison itself, and here to the test and live runs it compared.
+    related: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -84,6 +84,7 @@ class RunScope:
         self._stages: list[Any] = []
         self._pushes: list[tuple[str, str]] = []
         self._retries: dict[str, list[str]] = {}  # retried call -> why each attempt failed
+        self._pictures: dict[str, str] = {}  # what a picture shows -> its artifact's page
         self._critical = 0
         self._calm = threading.Condition(self._lock)
         self.on_abandon: Callable[[str], dict[str, Any]] | None = None
@@ -124,6 +125,15 @@ class RunScope:
         """An attempt of `what` failed transiently and Prefect will try it again."""
         with self._lock:
             self._retries.setdefault(what, []).append(reason)
+
+    def note_picture(self, label: str, url: str) -> None:
+        """A picture artifact (a failed comparison drawn, the timing chart) the summary links."""
+        with self._lock:
+            self._pictures[label] = url
+
+    def pictures(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._pictures)
 
     def retries(self) -> list[dict[str, Any]]:
         """For the report: each retried call, how many attempts it took, and why."""

@@ -324,10 +324,9 @@ class _Collector(FileComparisons):
             return
         if stable:
             self.note(_STABLE, where)
-            self.mismatch(
+            self.mismatch(  # the finding first: a cut line keeps it
                 where,
-                "the live version gives this text every time, the test version another: "
-                + _first_difference(old, new),
+                f"{_first_difference(old, new)} (the live version gives this text every time)",
             )
             return
         if stable is None and self.deterministic:
@@ -484,10 +483,11 @@ def first_difference_at(old: str, new: str) -> int:
 
 
 def _first_difference(old: str, new: str) -> str:
+    """Where two texts first differ, said as a person counts: the first character is 1."""
     index = first_difference_at(old, new)
     start = max(0, index - 20)
     return (
-        f"first difference at character {index}: "
+        f"first difference at character {index + 1}: "
         f"{old[start : index + 20]!r} became {new[start : index + 20]!r}"
     )
 

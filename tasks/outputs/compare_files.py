@@ -163,7 +163,7 @@ class FileComparisons:
                         if stable
                         else "images differ with a fixed seed"
                     )
-                    self.mismatch(where, f"{why}: mean pixel distance {distance:.4f} > {limit}")
+                    self.mismatch(where, f"mean pixel distance {distance:.4f} > {limit} ({why})")
                 return
             if again is not None and self._image_within_live(old_img, new_img, again, where):
                 return

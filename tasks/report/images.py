@@ -26,6 +26,14 @@ class Thumbnail:
     note: str = ""
 
 
+def inline(data: bytes, mime: str, limit: int = MAX_BYTES) -> str | None:
+    """`data` as a data: URI, or None when it is over `limit` bytes (before base64): the one
+    bound on what a report embeds, shared by thumbnails and tasks.report.pictures."""
+    if len(data) > limit:
+        return None
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
 def thumbnail(path: Path) -> tuple[str | None, str]:
     """(data URI, note): a JPEG (PNG when it has transparency) no larger than the bounds."""
     from PIL import Image, UnidentifiedImageError
@@ -46,9 +54,9 @@ def thumbnail(path: Path) -> tuple[str | None, str]:
         else:
             small.save(buffer, format="JPEG", quality=quality, optimize=True)
             mime = "image/jpeg"
-        data = buffer.getvalue()
-        if len(data) <= MAX_BYTES:
-            return f"data:{mime};base64,{base64.b64encode(data).decode()}", ""
+        uri = inline(buffer.getvalue(), mime)
+        if uri is not None:
+            return uri, ""
         if alpha:
             break
     return None, f"not kept: over {MAX_BYTES // 1024} KB even as a thumbnail"

@@ -17,15 +17,8 @@ from tasks.core.results import StageResult
 from tasks.fuzz.sample_media import sample_for_value
 from tasks.outputs.bounded import stored_stage
 
-ICONS = {
-    "passed": "✅",
-    "failed": "❌",
-    "warning": "⚠️",
-    "skipped": "⏭️",
-    "unverified": "❔",
-    "unconfirmed": "❔",
-    "aborted": "⛔",
-}
+CELL_LIMIT = 50  # characters shown per table cell: the columns that explain a failure stay in view
+REASON_LIMIT = 240  # characters of a failure's reason in the summary (the JSON has it whole)
 
 
 def overall_status(stages: list[StageResult]) -> str:
@@ -93,10 +86,25 @@ def escape_html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_URL = re.compile(r"https?://[^\s<>`\[\]()|\\\"']+")
+
+
 def md(value: Any, limit: int = 300) -> str:
     """Model output or an error message as inert markdown text: one line, cut with a visible
-    "…", HTML and markdown syntax escaped, so what a model returns cannot change the report."""
+    "…", HTML and markdown syntax escaped, so what a model returns cannot change the report.
+    A URL in the text is shown as code: a renderer that links bare URLs would otherwise take
+    an escaped bracket or a cut into the link (`…/task-run/<id>\\]`, `http://127.0.`)."""
     text = " ".join(short(value, limit).split())
+    parts, at = [], 0
+    for match in _URL.finditer(text):
+        parts.append(_escaped(text[at : match.start()]))
+        parts.append(f"`{match.group(0)}`")
+        at = match.end()
+    parts.append(_escaped(text[at:]))
+    return "".join(parts)
+
+
+def _escaped(text: str) -> str:
     return escape_html(_MARKDOWN.sub(r"\\\1", text))
 
 
@@ -108,18 +116,107 @@ def retries_line(retries: list[dict[str, Any]]) -> str:
     )
 
 
+_LINK_TEXT = re.compile(r"[\\`*\[\]<>|]")
+
+
+def _link(text: str, url: str | None) -> str:
+    """A markdown link whose target cannot break: only whole http(s) URLs, in angle brackets
+    (no escaping inside). Its text has the characters that could end or style it removed
+    rather than escaped (the UI shows an escape inside link text as a backslash); anything
+    else is the text alone."""
+    if url and url.startswith(("http://", "https://")) and not any(c in url for c in "<> \n"):
+        shown = escape_html(_LINK_TEXT.sub("", " ".join(str(text).split())))[:120]
+        return f"[{shown}](<{url}>)"
+    return md(text, 120)
+
+
+def _can_i_ship(report: dict[str, Any]) -> str:
+    status = report["status"]
+    if status == "passed":
+        return (
+            "**Yes: every check passed.**"
+            if report["pushed"]
+            else ("**Yes: every check passed** (test only: nothing pushed).")
+        )
+    if status == "unconfirmed":
+        return "**Not known: pushed, but the push could not be confirmed.**"
+    if status == "aborted":
+        return "**Not known: the run could not finish; nothing pushed.**"
+    if status == "error":
+        return "**No: the run's input is wrong; nothing pushed.**"
+    failed = [s["name"] for s in report["stages"] if s["status"] == "failed"]
+    return f"**No: {len(failed)} check(s) failed ({md(', '.join(failed))}); nothing pushed.**"
+
+
+def _compared_against(report: dict[str, Any]) -> str:
+    live = report.get("live_version")
+    if live:
+        return f"live version `{md(live[:12])}` of {md(report['model'])}"
+    skipped = any(
+        s["status"] == "skipped" and (s.get("detail") or "").startswith("no live version")
+        for s in report["stages"]
+    )
+    if skipped:
+        return "no live version: compatibility and comparison skipped"
+    return "nothing: the run ended before the comparison"
+
+
+def _where_pushed(report: dict[str, Any]) -> str:
+    if not report["pushed"]:
+        return "nothing"
+    version = f"{md(report['model'])}:`{md((report['version'] or '')[:12])}`"
+    if report.get("platform") == "local":
+        registry = md(report.get("registry") or "the local registry")
+        return f"{version} to the local registry at {registry} (not to Replicate)"
+    return f"{version} to Replicate"
+
+
+def failure_bullets(report: dict[str, Any]) -> list[str]:
+    """One line per failure, linked to where it can be seen: each failed prediction (its
+    page, or its task run in the Prefect UI), and each failed stage that has none."""
+    lines = []
+    for stage in report["stages"]:
+        failed = [p for p in stage["predictions"] if p["verdict"] == "failed"]
+        pictures = report.get("pictures") or {}
+        for p in failed:
+            name = _link(f"{stage['name']} / {p['label']}", p.get("url"))
+            picture = pictures.get(p["label"])
+            shown = f" ({_link('picture', picture)})" if picture else ""
+            lines.append(f"- {name}{shown}: {md(p['message'], REASON_LIMIT)}")
+        if stage["status"] == "failed" and not failed:
+            lines.append(f"- {md(stage['name'])}: {md(stage['error'] or 'failed', REASON_LIMIT)}")
+    return lines
+
+
+def _stage_detail(stage: dict[str, Any]) -> str:
+    """The table's detail: a count for stages whose failures are listed above, else the
+    stage's own words (never its links: those are in the failure lines)."""
+    predictions = stage["predictions"]
+    failed = sum(1 for p in predictions if p["verdict"] == "failed")
+    if failed:
+        return f"{failed} of {len(predictions)} failed (listed above)"
+    if stage["status"] == "failed":
+        return "listed above"
+    return stage["error"] or "; ".join(stage.get("warnings") or []) or stage.get("detail") or ""
+
+
 def markdown_summary(report: dict[str, Any]) -> str:
-    icon = ICONS.get(report["status"], "")
-    pushed = f"yes, version {md(report['version'])}" if report["pushed"] else "no"
+    """What a person reads first: can I ship, against what, what went where; then one line
+    per failure; then the stages. Nothing is said twice."""
     lines = [
-        f"# cog-safe-push {icon} {report['status']}",
+        f"# cog-safe-push: {report['status']}",
         "",
-        f"- model: {md(report['model'])} (tested on {md(report['test_model'])}, "
-        f"platform {report['platform']})",
-        f"- pushed: {pushed}",
+        _can_i_ship(report),
+        "",
+        f"- compared against: {_compared_against(report)}",
+        f"- pushed: {_where_pushed(report)}",
+        f"- tested: {md(report['test_model'])}"
+        + (f":`{md(report['version'][:12])}`" if report.get("version") else "")
+        + f" on the {md(report['platform'])} platform",
     ]
-    if report.get("error"):
-        lines.append(f"- error: {md(report['error'], 600)}")
+    failures = failure_bullets(report)
+    if report.get("error") and (report["status"] != "failed" or not failures):
+        lines.append(f"- why: {md(report['error'], 600)}")
     usage = report.get("ai_usage") or {}
     if usage.get("calls"):
         lines.append(
@@ -128,52 +225,60 @@ def markdown_summary(report: dict[str, Any]) -> str:
         )
     if report.get("retries"):
         lines.append(f"- retried by Prefect: {md(retries_line(report['retries']), 600)}")
-    lines += ["", "| stage | status | seconds | predictions | detail |", "|---|---|---|---|---|"]
-    for stage in report["stages"]:
-        detail = stage["error"] or "; ".join(stage.get("warnings") or []) or ""
-        lines.append(
-            f"| {md(stage['name'])} | {ICONS.get(stage['status'], '')} {stage['status']} | "
-            f"{stage['seconds']} | {len(stage['predictions'])} | {md(detail, 200)} |"
-        )
-    failures = [
-        (stage["name"], p)
-        for stage in report["stages"]
-        for p in stage["predictions"]
-        if p["verdict"] == "failed"
-    ]
+    timings = (report.get("pictures") or {}).get("prediction times")
+    if timings:
+        lines.append(f"- prediction times of both versions: {_link('chart', timings)}")
     if failures:
-        lines += ["", "## Failures", ""]
-        for name, p in failures:
-            ref = md(p["id"] or "-")
-            if (p.get("url") or "").startswith(("http://", "https://")):
-                ref = f"[{ref}](<{p['url']}>)"
-            lines.append(f"- **{md(name)} / {md(p['label'])}** {ref}: {md(p['message'])}")
-            lines.append(f"  - inputs: {md(p['inputs'], 300)}")
-            shown = p.get("remote_output") or p.get("output")
-            if shown is not None:
-                lines.append(f"  - output: {md(shown, 300)}")
+        lines += ["", f"## Failures ({len(failures)})", "", *failures]
+    lines += [
+        "",
+        "## Stages",
+        "",
+        "| stage | status | seconds | predictions | detail |",
+        "|---|---|---|---|---|",
+    ]
+    for stage in report["stages"]:
+        lines.append(
+            f"| {md(stage['name'])} | {stage['status']} | {stage['seconds']:.1f} | "
+            f"{len(stage['predictions'])} | {md(_stage_detail(stage), CELL_LIMIT)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
+def _cell(value: Any) -> str:
+    return escape_html(short(value, CELL_LIMIT))
+
+
+_SAID_BY_THE_ROW = ("outputs differ from the live version: ",)  # a compare row says it
+
+
+def _short_reason(p: dict[str, Any]) -> str:
+    """The message without the words its row already implies, so the finding fits."""
+    message = p["message"] or p["status"]
+    for prefix in _SAID_BY_THE_ROW:
+        message = message.removeprefix(prefix)
+    return message
+
+
 def prediction_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per prediction, for the table artifact (values cut, HTML escaped)."""
+    """One row per prediction for the table artifact, failed rows first, columns in the
+    order a person scans them (inputs last); every cell shows at most CELL_LIMIT characters
+    (the link shows "open"; the JSON report has every value whole)."""
     rows = []
     for stage in report["stages"]:
         for p in stage["predictions"]:
+            link = _link("open", p.get("url"))  # the UI renders a cell's markdown
             rows.append(
                 {
-                    "stage": stage["name"],
-                    "label": p["label"],
+                    "name": _cell(p["label"]),  # a label names its stage ("fuzz 3")
                     "verdict": p["verdict"],
-                    "status": p["status"],
+                    "reason": _cell(_short_reason(p)),
+                    "link": link if link != "open" else _cell(p.get("id") or ""),
                     "seconds": round(p["seconds"], 3),
-                    "inputs": escape_html(short(p["inputs"], 200)),
-                    "output": escape_html(short(p.get("remote_output") or p.get("output"), 200)),
-                    "message": escape_html(short(p["message"], 200)),
-                    "reference": p.get("url") or p.get("id") or "",
+                    "inputs": _cell(p["inputs"]),
                 }
             )
-    return rows
+    return sorted(rows, key=lambda row: row["verdict"] != "failed")
 
 
 def _json_text(value: Any) -> str:

@@ -449,7 +449,7 @@ def test_event_from_emit_starts_a_run_from_the_git_repo(served):
     run = wait_for(lambda: _finished(run.id), 150, "the triggered run to finish", 1)
     assert run.state.is_completed(), (run.state, served.log.read_text()[-3000:])
     _assert_report_artifacts(run.id, "passed")
-    assert "pushed: yes" in _artifacts(run.id)["markdown"].data
+    assert f"- pushed: {HELLO}:`" in _artifacts(run.id)["markdown"].data
 
 
 def test_event_from_prefect_cli_with_a_bad_ref_fails_loudly(served):

@@ -28,8 +28,9 @@ def test_first_push_of_a_new_model_passes_and_pushes(hello):
     names = [s["name"] for s in report["stages"]]
     assert names[:3] == ["preflight", "code lint", "push test model"]
     assert "fuzz" in names and "test cases" in names and names[-1] == "push"
-    # no live version yet: nothing to compare against
-    assert "schema compatibility" not in names
+    # no live version yet: nothing to compare against, and the report says so
+    assert stage(report, "schema compatibility")["status"] == "skipped"
+    assert stage(report, "compare outputs")["status"] == "skipped"
     cases = stage(report, "test cases")["predictions"]
     assert [c["verdict"] for c in cases] == ["passed", "passed", "passed"]
     # the error_contains case passed because the prediction failed as expected

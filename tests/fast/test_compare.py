@@ -116,7 +116,7 @@ def test_strings_exact_when_deterministic() -> None:
     result = compare_outputs("hello world", "hello there", deterministic=True)
     assert result.verdict == "mismatch"
     message = only(result.messages)
-    assert "first difference at character 6" in message
+    assert "first difference at character 7" in message  # counted from 1
     assert "'hello there'" in message
 
 
@@ -188,7 +188,8 @@ def test_different_image_fails_when_deterministic(tmp_path: Path) -> None:
     result = compare_outputs([str(old)], [str(new)], deterministic=True)
     assert result.verdict == "mismatch"
     message = only(result.messages)
-    assert message.startswith("output[0]: images differ with a fixed seed")
+    assert message.startswith("output[0]: mean pixel distance")
+    assert message.endswith("(images differ with a fixed seed)")
     assert f"> {IMAGE_DISTANCE_THRESHOLD}" in message
 
 

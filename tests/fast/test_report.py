@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from xml.etree import ElementTree as ET
+
+from markdown_it import MarkdownIt
 
 from tasks.core.results import PredictionRecord, StageResult, stage_from_records
 from tasks.report.render import (
+    CELL_LIMIT,
     build_report,
     junit_xml,
     markdown_summary,
@@ -38,15 +42,18 @@ def _report() -> dict:
         3.5,
     )
     stages = [StageResult("preflight", "passed"), StageResult("schema lint", "passed"), fuzz]
+    return report_of(stages, ai_usage={"calls": 2, "input_tokens": 10, "output_tokens": 5})
+
+
+def report_of(stages: list[StageResult], **fields: object) -> dict:
+    """A report of acme/hello on the local platform; `fields` overrides the defaults."""
+    defaults: dict = {"status": overall_status(stages), "pushed": False, "version": "abc"}
     return build_report(
-        status=overall_status(stages),
-        pushed=False,
-        version="abc",
         stages=stages,
         model="acme/hello",
         test_model="acme/hello-test",
         platform="local",
-        ai_usage={"calls": 2, "input_tokens": 10, "output_tokens": 5},
+        **{**defaults, **fields},  # type: ignore[arg-type]
     )
 
 
@@ -81,20 +88,128 @@ def test_json_report_shape():
     assert fuzz["predictions"][1]["verdict"] == "failed"
 
 
-def test_markdown_lists_stages_and_failures():
+def links(markdown: str) -> list[tuple[str, str]]:
+    """(text, target) of every link a markdown renderer (markdown-it, as the UI's) sees,
+    autolinks of bare URLs included."""
+    parser = MarkdownIt("gfm-like")  # tables, and bare URLs made links (linkify), as the UI does
+    found = []
+    for block in parser.parse(markdown):
+        children = block.children or []
+        for i, token in enumerate(children):
+            if token.type == "link_open":
+                found.append((children[i + 1].content, token.attrGet("href") or ""))
+    return found
+
+
+def test_the_summary_answers_can_i_ship_first_and_lists_each_failure_once():
     text = markdown_summary(_report())
-    assert "# cog-safe-push" in text and "failed" in text
-    assert "| fuzz |" in text
-    assert "## Failures" in text and "[id-fuzz 2](<https://r/p/2>)" in text
+    first = text.splitlines()
+    assert first[0] == "# cog-safe-push: failed"
+    assert first[2] == "**No: 1 check(s) failed (fuzz); nothing pushed.**"
+    assert "- compared against: nothing: the run ended before the comparison" in text
+    assert "- pushed: nothing" in text
+    assert "## Failures (1)" in text
+    assert "- [fuzz / fuzz 2](<https://r/p/2>): error: boom" in text
+    assert text.count("error: boom") == 1  # not repeated in an error bullet or the table
+    assert "| fuzz | failed | 3.5 | 2 | 1 of 2 failed \\(listed above\\) |" in text
     assert "AI: 2 calls" in text
     assert "AAAA" * 20 not in text  # data URIs are shortened
 
 
-def test_table_rows_one_per_prediction():
-    rows = prediction_rows(_report())
+def test_every_link_is_well_formed_and_points_at_the_failed_run():
+    stages = [
+        stage_from_records(
+            "compare outputs",
+            [
+                _record(
+                    "compare 1 (test case 1)",
+                    "failed",
+                    "outputs differ [see http://127.0.0.1:4280/runs/task-run/abc]",
+                    "http://127.0.0.1:4280/runs/task-run/0193-red",
+                )
+            ],
+            1.0,
+        ),
+        StageResult("schema compatibility", "failed", "input 'repeat' was removed"),
+    ]
+    error = (
+        "compare outputs: 1 of 1 failed: compare 1 [http://127.0.0.1:4280/runs/task-run/0193-red]"
+    )
+    report = report_of(stages, error=error)
+    text = markdown_summary(report)
+    found = links(text)
+    red = "http://127.0.0.1:4280/runs/task-run/0193-red"
+    assert ("compare outputs / compare 1 (test case 1)", red) in found
+    for _, target in found:
+        parsed = urllib.parse.urlparse(target)
+        assert parsed.scheme in ("http", "https") and parsed.netloc, target
+        assert not target.endswith(("]", "\\", ")", ".")), target
+        assert "\\" not in target and "[" not in target, target
+    assert "- schema compatibility: input 'repeat' was removed" in text
+    assert "why:" not in text  # the failures say it; the error is not repeated
+
+
+def test_no_emoji_a_font_may_lack():
+    for status in ("passed", "failed", "error", "aborted", "unconfirmed"):
+        text = markdown_summary({**_report(), "status": status})
+        odd = [c for c in text if ord(c) >= 0x2190 and c not in "…·"]
+        assert not odd, (status, odd)
+
+
+def test_a_first_push_says_what_was_skipped_and_where_it_went():
+    stages = [
+        StageResult("preflight", "passed"),
+        StageResult(
+            "schema compatibility",
+            "skipped",
+            detail="no live version of acme/hello yet: nothing to compare with",
+        ),
+        StageResult(
+            "compare outputs",
+            "skipped",
+            detail="no live version of acme/hello yet: nothing to compare with",
+        ),
+        StageResult("push", "passed"),
+    ]
+    report = build_report(
+        status="passed",
+        pushed=True,
+        version="3f2a1c" + "0" * 58,
+        stages=stages,
+        model="acme/hello",
+        test_model="acme/hello-test",
+        platform="local",
+    )
+    report["registry"] = "/home/u/.cache/cog-safe-push"
+    text = markdown_summary(report)
+    assert text.splitlines()[2] == "**Yes: every check passed.**"
+    assert "- compared against: no live version: compatibility and comparison skipped" in text
+    assert (
+        "- pushed: acme/hello:`3f2a1c000000` to the local registry at /home/u/.cache/cog-safe-push"
+        " (not to Replicate)"
+    ) in text
+    assert "| schema compatibility | skipped |" in text
+    report.update(platform="replicate", live_version="9" * 64)
+    text = markdown_summary(report)
+    assert "- compared against: live version `999999999999` of acme/hello" in text
+    assert "- pushed: acme/hello:`3f2a1c000000` to Replicate" in text
+
+
+def test_table_rows_failed_first_in_scanning_order_and_no_cell_too_wide():
+    report = _report()
+    long_inputs = {"prompt": "p" * 5000, "n": 1}
+    report["stages"][2]["predictions"][0]["inputs"] = long_inputs
+    rows = prediction_rows(report)
     assert len(rows) == 2
-    assert rows[1]["verdict"] == "failed" and rows[1]["reference"] == "https://r/p/2"
-    assert len(rows[0]["inputs"]) <= 200
+    assert list(rows[0]) == ["name", "verdict", "reason", "link", "seconds", "inputs"]
+    assert rows[0]["verdict"] == "failed" and rows[0]["link"] == "[open](<https://r/p/2>)"
+    assert rows[0]["name"] == "fuzz 2" and rows[0]["reason"] == "error: boom"
+    for row in rows:
+        for column, value in row.items():
+            shown = links(str(value))[0][0] if column == "link" and links(str(value)) else value
+            assert len(str(shown)) <= CELL_LIMIT, (column, value)
+    assert rows[1]["inputs"].endswith("…")  # cut; the JSON report has it whole
+    assert report["stages"][2]["predictions"][0]["inputs"] == long_inputs
 
 
 def test_junit_one_case_per_check_and_prediction():
@@ -131,7 +246,7 @@ def test_outputs_and_errors_cannot_change_the_report():
     assert "…" in text and "z" * 700 not in text
     assert report["stages"][0]["predictions"][0]["message"] == hostile  # whole in the JSON
     rows = prediction_rows(report)
-    assert "<img" not in rows[0]["message"] and rows[0]["message"].endswith("…")
+    assert "<img" not in rows[0]["reason"] and rows[0]["reason"].endswith("…")
 
 
 def test_image_outputs_are_kept_as_bounded_inline_thumbnails(tmp_path):
