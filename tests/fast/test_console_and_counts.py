@@ -310,3 +310,24 @@ def test_the_plain_summary_reads_as_it_always_has(monkeypatch):
         re.fullmatch(r"│ compare outputs +│ failed +│ 1\.0 +│ 2 +│ 1 of 2 failed .*", line)
         for line in lines
     ), text
+
+
+def test_a_lease_taken_at_once_is_shown_nowhere_and_never_vanishes(world, model_dir):
+    """A pushing run whose lease is free: no "model lease" line appears live and then goes
+    missing from the table and the report; it is in none of them (a wait would be in all)."""
+
+    class Started(Recording):
+        def stage_started(self, name, total=None) -> None:
+            self.events.append(("started", name))
+            super().stage_started(name, total)
+
+    world.set_schema(TEST, DOC)
+    world.set_behaviour(TEST, greet("!"))
+    config = {"model": MODEL, "predict": {"fuzz": {"iterations": 1}}}
+    display = Started(Console(stream=io.StringIO()))
+    with watched_by(display):
+        code, report = run_flow(world, model_dir, config)
+    assert code == 0 and report["pushed"] is True, report
+    assert [e for e in display.events if e[1] == "model lease"] == []
+    assert "model lease" not in [s["name"] for s in report["stages"]]
+    assert ("started", "push") in display.events  # the display did see the run's stages

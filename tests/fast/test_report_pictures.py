@@ -330,3 +330,23 @@ def test_picture_markdown_embeds_or_says_why_not():
     note = picture_markdown("Times", png, "bars", limit=100)
     assert "data:" not in note and note.count("\n") == 1
     assert "picture not embedded" in note and "over the 100 bytes limit" in note
+
+
+def test_a_failed_comparison_is_drawn_by_what_its_outputs_are(tmp_path, outputs_in_tmp):
+    """The artifact's choice: two images -> side by side with a difference map; two audio
+    files -> both waveforms; anything else (text, mixed kinds, several files) -> nothing."""
+    from tasks.artifacts import comparison_picture
+    from tests.helpers import gradient, make_image, make_wav, tone
+
+    live_png = make_image(tmp_path / "live.png", gradient(64, 48))
+    test_png = make_image(tmp_path / "test.png", gradient(64, 48, shift=90))
+    live_wav = make_wav(tmp_path / "live.wav", tone(440, 1.0))
+    test_wav = make_wav(tmp_path / "test.wav", tone(440, 2.0))
+
+    what, png = comparison_picture(str(live_png), [str(test_png)])
+    assert "difference map" in what and png == image_difference(live_png, test_png)
+    what, png = comparison_picture(str(live_wav), str(test_wav))
+    assert "waveforms" in what and png == waveforms(live_wav, test_wav)
+    assert comparison_picture("hello", "howdy") is None
+    assert comparison_picture(str(live_png), str(test_wav)) is None
+    assert comparison_picture([str(live_png), str(live_png)], [str(test_png)] * 2) is None
