@@ -152,9 +152,7 @@ class Console:
 
     def summary(self, report: dict[str, Any]) -> None:
         status = report["status"]
-        title: str | Text = f"{PREFIX}: {status}"
-        if self.colour:
-            title = Text.assemble(f"{PREFIX}: ", (status, self.style(status)))
+        title = Text.assemble(f"{PREFIX}: ", (status, self.style(status)))
         table = Table(title=title, show_lines=False)
         for column in ("stage", "status", "seconds", "predictions", "detail"):
             table.add_column(column, overflow="fold")
@@ -174,9 +172,7 @@ class Console:
                 )
             table.add_row(
                 stage["name"],
-                Text(stage["status"], style=self.style(stage["status"]))
-                if self.colour
-                else stage["status"],
+                Text(stage["status"], style=self.style(stage["status"])),
                 f"{stage['seconds']:.1f}",
                 str(len(predictions)),
                 cut(detail, DETAIL_LIMIT),

@@ -29,6 +29,7 @@ from tasks.core.run_scope import current
 from tasks.fuzzing import submit_fuzz
 from tasks.predictions import Predictions, SharedRuns
 from tasks.push_window import PushWindow, open_window
+from tasks.report.render import NO_LIVE_VERSION
 from tasks.schema.inputs import unknown_inputs
 from tasks.schema_lint import schema_lint
 from tasks.stage_runner import Pending, StageRunner, stage_from_state
@@ -89,8 +90,12 @@ def _checks(job: Job, mode: ModeName, runner: StageRunner, outcome: CheckOutcome
     material = verdict_material(job, mode, content, outcome.baseline, build)
     key = verdict_key(material) if material is not None else None
     reused = recall(key) if key and job.reuse_verdicts and not refresh else None
+
+    def push() -> bool:
+        return _push(job, runner, outcome, lint, content, build)
+
     if reused is not None:
-        if pushing and not _push(job, runner, outcome, lint, content):
+        if pushing and not push():
             return
         get_run_logger().info("%s: %s", job.model, reused.line())
         runner.scope.observer.note(reused.line())
@@ -102,7 +107,7 @@ def _checks(job: Job, mode: ModeName, runner: StageRunner, outcome: CheckOutcome
     known_doc = None if pushing else schema(job.spec, job.test_model, outcome.test_version)
     window = open_window(Predictions(job, view), live, known_doc, content)
     try:
-        _after_window(runner, outcome, window, lint, schema, known_doc)
+        _after_window(runner, outcome, window, push, schema, known_doc)
     finally:
         window.close()
     if key and not runner.failed and not runner.scope.stopped():
@@ -130,11 +135,16 @@ def _submit_lint(job: Job, mode: ModeName, runner: StageRunner) -> Callable[[], 
 
 
 def _push(
-    job: Job, runner: StageRunner, outcome: CheckOutcome, lint: Callable[[], None], content: str
+    job: Job,
+    runner: StageRunner,
+    outcome: CheckOutcome,
+    lint: Callable[[], None],
+    content: str,
+    build: str,
 ) -> bool:
     """Push the test model (lint is collected meanwhile); False when the checks end here."""
     runner.begin(PUSH_STAGE)
-    staged = push_test_model(job, content, build_key(job))
+    staged = push_test_model(job, content, build)
     outcome.tested_digest = staged.content_digest
     lint()
     runner.finish(staged.stage)
@@ -148,7 +158,7 @@ def _push(
 def _skip_without_live(runner: StageRunner, job: Job, view: ModeView) -> None:
     """A first push has nothing to compare with: the report says so, rather than lacking
     the rows (a reader would not know whether they passed, failed or never ran)."""
-    why = f"no live version of {job.model} yet: nothing to compare with"
+    why = f"{NO_LIVE_VERSION} of {job.model} yet: nothing to compare with"
     names = [view.stage("schema compatibility")]
     if view.compare_outputs:
         names.append(view.stage("compare outputs"))
@@ -168,16 +178,14 @@ def _after_window(
     runner: StageRunner,
     outcome: CheckOutcome,
     window: PushWindow,
-    lint: Callable[[], None],
+    push: Callable[[], bool],
     schema: Any,
     known_doc: dict[str, Any] | None,
 ) -> None:
     predictions = window.predictions
     job, view = predictions.job, predictions.view
     shared = SharedRuns()
-    if outcome.test_version is None and not _push(
-        job, runner, outcome, lint, window.content_digest
-    ):
+    if outcome.test_version is None and not push():
         return
     test_version = outcome.test_version
     assert test_version is not None

@@ -24,7 +24,7 @@ from tasks.core.run_scope import current
 from tasks.outputs.files import is_file_output, media_kind, resolve
 from tasks.report.images import images_markdown, thumbnails
 from tasks.report.pictures import image_difference, picture_markdown, timing_chart, waveforms
-from tasks.report.render import markdown_summary, md, prediction_rows
+from tasks.report.render import TIMINGS_PICTURE, markdown_summary, md, prediction_rows
 
 MAX_LINKS = 20
 
@@ -34,16 +34,24 @@ def artifact_key(model: str, suffix: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", f"{model}-{suffix}".lower()).strip("-")
 
 
+def _local_copy(value: Any) -> Path | None:
+    """The local copy of an output value that is a file the platform produced (it downloaded
+    it), else None: a cut output, a plain value, or a file that cannot be found."""
+    if is_cut(value) or not is_file_output(value):
+        return None
+    try:
+        return resolve(value)
+    except SafePushError:
+        return None
+
+
 def _image_files(value: Any) -> list[Path]:
     """Local copies of the image files in an output (the platform downloaded them)."""
     if is_cut(value):
         return []
     if is_file_output(value):
-        try:
-            path = resolve(value)
-        except SafePushError:
-            return []
-        return [path] if media_kind(path) == "image" else []
+        path = _local_copy(value)
+        return [path] if path is not None and media_kind(path) == "image" else []
     if isinstance(value, list):
         return [p for v in value for p in _image_files(v)]
     if isinstance(value, dict):
@@ -106,12 +114,7 @@ def _single_file(value: Any) -> Path | None:
     """The local copy of an output that is one file (or a list of one), else None."""
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
-    if is_cut(value) or not is_file_output(value):
-        return None
-    try:
-        return resolve(value)
-    except SafePushError:
-        return None
+    return _local_copy(value)
 
 
 def comparison_picture(live_output: Any, test_output: Any) -> tuple[str, bytes] | None:
@@ -155,10 +158,7 @@ def publish_timings(model: str, rows: list[tuple[str, float | None, float | None
         key=artifact_key(model, "timings"),
         description="Prediction times of the live and the test version on the same inputs",
     )
-    _remember(TIMINGS, artifact)
-
-
-TIMINGS = "prediction times"
+    _remember(TIMINGS_PICTURE, artifact)
 
 
 def _remember(label: str, artifact_id: Any) -> None:

@@ -60,7 +60,7 @@ def compare(
     ai_model: str | None,
     stage_name: str,
     label: str,
-    model: str = "",
+    model: str,
 ) -> PredictionRecord:
     """Judge two successful runs of one input (and live's second run, when there is one).
     Differing images or audio are also drawn, for the person reading the run (an artifact
@@ -89,7 +89,7 @@ def compare(
 def _picture(model: str, label: str, live_output: Any, test_output: Any) -> None:
     """Best effort: a picture that cannot be drawn or stored never changes a verdict."""
     try:
-        publish_comparison_picture(model or "model", label, live_output, test_output)
+        publish_comparison_picture(model, label, live_output, test_output)
     except Exception as exc:  # noqa: BLE001 - the verdict stands without its picture
         log.debug("no picture for %s: %s", label, exc)
 
@@ -297,7 +297,7 @@ def _judge_pair(
     name: str,
     ai_model: str | None,
     blocking: bool,
-    model: str = "",
+    model: str,
 ) -> PredictionRecord:
     record = _pair_record(name, pair.label, on_test, _related(pair, on_live, on_test, again))
     if "skipped" in (on_live.verdict, on_test.verdict):

@@ -11,14 +11,13 @@ build key covers what changes a build besides the directory's content: the build
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from prefect import get_run_logger, task
 
 from tasks.core.job import Job
+from tasks.core.openapi import schema_hash
 from tasks.core.platform_data import PlatformSpec, PushOptions
 from tasks.core.results import StageResult
 from tasks.platforms import get_platform
@@ -106,11 +105,12 @@ def content_digest(job: Job) -> str:
 def build_key(job: Job) -> str:
     """What changes a build besides the directory's content: the builder and its version,
     and the files cog.yaml names (tasks.platforms.cog_dir.build_inputs)."""
-    material = {
-        "builder": get_platform(job.spec).builder(),
-        "inputs": build_inputs(job.cog_dir, job.config.push_options().dockerfile),
-    }
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    return schema_hash(
+        {
+            "builder": get_platform(job.spec).builder(),
+            "inputs": build_inputs(job.cog_dir, job.config.push_options().dockerfile),
+        }
+    )
 
 
 def push_test_model(job: Job, tested: str, build: str = "") -> Staged:

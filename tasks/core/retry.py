@@ -96,10 +96,6 @@ def stage_retries() -> Iterator[None]:
         _in_stage.reset(token)
 
 
-def retried_by_stage() -> bool:
-    return _in_stage.get()
-
-
 def attempts_here(default: int) -> int:
     """How many attempts a call makes where it runs: one inside a retried stage, else its own
     `default` (a call inside a prediction, which Prefect must not repeat)."""

@@ -18,6 +18,8 @@ from tasks.fuzz.sample_media import sample_for_value
 from tasks.outputs.bounded import stored_stage
 
 CELL_LIMIT = 50  # characters shown per table cell: the columns that explain a failure stay in view
+NO_LIVE_VERSION = "no live version"  # how a skipped check without a live version begins
+TIMINGS_PICTURE = "prediction times"  # the timing chart's name in report["pictures"]
 REASON_LIMIT = 240  # characters of a failure's reason in the summary (the JSON has it whole)
 
 
@@ -153,7 +155,7 @@ def _compared_against(report: dict[str, Any]) -> str:
     if live:
         return f"live version `{md(live[:12])}` of {md(report['model'])}"
     skipped = any(
-        s["status"] == "skipped" and (s.get("detail") or "").startswith("no live version")
+        s["status"] == "skipped" and (s.get("detail") or "").startswith(NO_LIVE_VERSION)
         for s in report["stages"]
     )
     if skipped:
@@ -175,9 +177,9 @@ def failure_bullets(report: dict[str, Any]) -> list[str]:
     """One line per failure, linked to where it can be seen: each failed prediction (its
     page, or its task run in the Prefect UI), and each failed stage that has none."""
     lines = []
+    pictures = report.get("pictures") or {}
     for stage in report["stages"]:
         failed = [p for p in stage["predictions"] if p["verdict"] == "failed"]
-        pictures = report.get("pictures") or {}
         for p in failed:
             name = _link(f"{stage['name']} / {p['label']}", p.get("url"))
             picture = pictures.get(p["label"])
@@ -225,7 +227,7 @@ def markdown_summary(report: dict[str, Any]) -> str:
         )
     if report.get("retries"):
         lines.append(f"- retried by Prefect: {md(retries_line(report['retries']), 600)}")
-    timings = (report.get("pictures") or {}).get("prediction times")
+    timings = (report.get("pictures") or {}).get(TIMINGS_PICTURE)
     if timings:
         lines.append(f"- prediction times of both versions: {_link('chart', timings)}")
     if failures:

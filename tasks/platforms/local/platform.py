@@ -49,7 +49,7 @@ from tasks.platforms.local.cog_schema import (
 )
 from tasks.platforms.local.cog_server import CogServer
 from tasks.platforms.local.registry import LocalRegistry, now
-from tasks.platforms.local.requirements import environment_warnings
+from tasks.platforms.local.requirements import environment_warnings, interpreter_facts
 
 _LINK_ABOVE = 64 * 1024 * 1024  # big files (weights) are hard-linked into work dirs
 _open_platforms: weakref.WeakSet[LocalPlatform] = weakref.WeakSet()
@@ -151,33 +151,6 @@ def weights_of(output: Any) -> str | None:
 # ---------------------------------------------------------------- the platform
 
 
-_VERSIONS = (
-    "import importlib.metadata as m, sys\n"
-    "def v(name):\n"
-    "    try:\n"
-    "        return m.version(name)\n"
-    "    except m.PackageNotFoundError:\n"
-    "        return 'none'\n"
-    "print(f\"python {sys.version.split()[0]} cog {v('cog')} coglet {v('coglet')}\")\n"
-)
-
-
-def runtime_versions(python: str) -> str:
-    """One line naming the interpreter's Python, cog and coglet versions (asked of the
-    interpreter itself, which may not be this one)."""
-    try:
-        done = subprocess.run(
-            [python, "-c", _VERSIONS],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=model_env(python),
-        )
-    except (OSError, subprocess.SubprocessError):
-        return f"{python}: versions unknown"
-    return f"{python}: {done.stdout.strip() or 'versions unknown'}"
-
-
 class LocalPlatform:
     """Platform protocol over a registry directory and local coglet servers."""
 
@@ -219,7 +192,15 @@ class LocalPlatform:
     def builder(self) -> str:
         """Python, cog and coglet of the model interpreter: what a local version runs on."""
         if self._builder is None:
-            self._builder = runtime_versions(self.python)
+            try:
+                facts = interpreter_facts(self.python)
+            except UsageError:
+                self._builder = f"{self.python}: versions unknown"  # the run says why elsewhere
+            else:
+                self._builder = (
+                    f"{self.python}: python {facts.version} cog {facts.installed('cog')} "
+                    f"coglet {facts.installed('coglet')}"
+                )
         return self._builder
 
     def _model_info(self, record: dict[str, Any]) -> ModelInfo:
