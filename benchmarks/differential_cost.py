@@ -85,6 +85,7 @@ def main() -> None:
         }
     )
     os.environ.pop("ANTHROPIC_API_KEY", None)
+    os.environ["COG_SAFE_PUSH_AI_PROVIDER"] = "none"  # no AI: not even Claude on Replicate
     model_dir = WORK / "hello"
     shutil.copytree(HERE / "examples" / "hello", model_dir)
     (model_dir / "cog-safe-push.yaml").write_text(CONFIG)

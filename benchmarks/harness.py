@@ -53,6 +53,32 @@ def hello(inputs: dict) -> str:
     return " ".join([f"Hello, {name}{inputs.get('punctuation', '!')}"] * repeat)
 
 
+def use_fake_replicate(work: Path, token: str) -> None:
+    """This process set up for CLI runs against the fake Replicate (whose URL is set once it
+    listens): a tool home under `work`, the stand-in cog first on PATH, and no AI (neither
+    an Anthropic key from this shell nor Claude on Replicate, which the fake does not host)."""
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    os.environ.update(
+        {
+            "REPLICATE_API_TOKEN": token,
+            "COG_SAFE_PUSH_HOME": str(work / "cache"),
+            "PATH": os.pathsep.join(
+                [
+                    str(root / "tests" / "fakes" / "bin"),
+                    str(Path(sys.executable).parent),
+                    os.environ["PATH"],
+                ]
+            ),  # fmt: skip
+            "FAKE_COG_PYTHON": sys.executable,
+            "PYTHONPATH": str(root),
+            "COG_SAFE_PUSH_AI_PROVIDER": "none",
+        }
+    )
+    os.environ.pop("ANTHROPIC_API_KEY", None)
+
+
 def subprocess_env(work: Path, fake_url: str, token: str, bin_dir: Path) -> dict[str, str]:
     """The environment of a CLI run in a subprocess against the fakes: a home of its own under
     `work`, no Prefect settings or Anthropic key from this shell, the stand-in cog first on
@@ -70,6 +96,8 @@ def subprocess_env(work: Path, fake_url: str, token: str, bin_dir: Path) -> dict
             "COG_SAFE_PUSH_HOME": str(work / "tool-home"),
             "REPLICATE_API_TOKEN": token,
             "REPLICATE_BASE_URL": fake_url,
+            # a token alone would make Claude-on-Replicate the AI: the fake hosts none
+            "COG_SAFE_PUSH_AI_PROVIDER": "none",
             "FAKE_REPLICATE_URL": fake_url,
             "FAKE_COG_PYTHON": sys.executable,
             "PYTHONPATH": str(bin_dir.parent.parent.parent),

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.harness import hello, prefect_server, run_cli  # noqa: E402
+from benchmarks.harness import hello, prefect_server, run_cli, use_fake_replicate  # noqa: E402
 
 WORK = Path(tempfile.mkdtemp(prefix="cog-safe-push-bench-"))
 TOKEN = "r8_benchmark_token"
@@ -66,16 +66,7 @@ def main() -> None:
 
     from tests.fakes.replicate_server import FakeReplicate
 
-    os.environ.update(
-        {
-            "REPLICATE_API_TOKEN": TOKEN,
-            "COG_SAFE_PUSH_HOME": str(WORK / "cache"),
-            "PATH": f"{ROOT / 'tests' / 'fakes' / 'bin'}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-            "FAKE_COG_PYTHON": sys.executable,
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    os.environ.pop("ANTHROPIC_API_KEY", None)
+    use_fake_replicate(WORK, TOKEN)
     model_dir = WORK / "hello"
     shutil.copytree(ROOT / "examples" / "hello", model_dir)
     config = (model_dir / "cog-safe-push.yaml").read_text()

@@ -130,23 +130,28 @@ def trigger_parameters(params: dict[str, Any], *, any_model: bool = False) -> di
     return rendered
 
 
-def trigger_match(model: str | None) -> dict[str, str]:
-    """Which events' resources start a run: one model, or any model when `model` is None."""
+def trigger_match(model: str | list[str] | None) -> dict[str, str | list[str]]:
+    """Which events' resources start a run: one model, any of several (variants), or any
+    model at all when `model` is None."""
+    if isinstance(model, list):
+        return {"prefect.resource.id": [resource_id(m) for m in model]}
     return {"prefect.resource.id": resource_id(model) if model else ANY_MODEL}
 
 
 def trigger_spec(
     params: dict[str, Any],
     *,
-    model: str | None,
+    model: str | list[str] | None,
     event: str = EVENT_NAME,
 ) -> dict[str, Any]:
     """A deployment event trigger, in the shape both `DeploymentEventTrigger` and
-    prefect.yaml's `triggers:` accept."""
+    prefect.yaml's `triggers:` accept. With several models (variants), an event that names
+    any of them starts the run of all of them."""
+    named = ", ".join(model) if isinstance(model, list) else model
     return {
         "type": "event",
-        "name": f"cog-safe-push on {event}" + (f" of {model}" if model else ""),
-        "description": f"Run cog-safe-push when a {event} event names " + (model or "any model"),
+        "name": f"cog-safe-push on {event}" + (f" of {named}" if named else ""),
+        "description": f"Run cog-safe-push when a {event} event names " + (named or "any model"),
         "enabled": True,
         "match": trigger_match(model),
         "expect": [event],

@@ -40,6 +40,7 @@ from tasks.core.config import DEFAULT_CONFIG_PATH, Config, load_config
 from tasks.core.errors import UsageError
 from tasks.core.options import RunOptions
 from tasks.core.source import checkout, is_git_url
+from tasks.core.variants import Variant, check_variants, load_variants
 
 
 @dataclass
@@ -57,6 +58,10 @@ class ServeSettings:
     any_model: bool = False
     name_suffix: str = ""
     allowed_sources: list[str] = field(default_factory=list)
+    # Two or more: the deployments run the safe-push-variants flow over all of them (one
+    # schedule watching a fleet); `config` is then the first of them.
+    variants: list[Variant] = field(default_factory=list)
+    push_passed_variants: bool = False
 
 
 def build_parser() -> UsageParser:
@@ -81,8 +86,16 @@ def build_parser() -> UsageParser:
     p.add_argument("--subdirectory", default=None, help="Cog model directory inside the source")
     p.add_argument(
         "--config",
+        action="append",
         default=None,
-        help=f"cog-safe-push.yaml to use (default: the source's {DEFAULT_CONFIG_PATH})",
+        help=f"cog-safe-push.yaml to use (default: the source's {DEFAULT_CONFIG_PATH}). Repeat "
+        "it, or name a folder of *.yaml files, to serve every variant in one set of deployments",
+    )
+    p.add_argument(
+        "--push-passed-variants",
+        action="store_true",
+        help="With several configs: an event's or a manual run pushes each variant that passed; "
+        "default: nothing unless every variant passed",
     )
     p.add_argument(
         "--cron",
@@ -100,6 +113,13 @@ def build_parser() -> UsageParser:
     p.add_argument("--platform", choices=["replicate", "local"], default=None)
     p.add_argument("--seed", type=int, default=None, help="Seed for reproducible fuzz inputs")
     p.add_argument("--fuzz-generator", choices=["schema", "ai"], default=None)
+    p.add_argument(
+        "--ai-provider",
+        choices=["anthropic", "replicate"],
+        default=None,
+        help="Where the AI checks run (default: anthropic with ANTHROPIC_API_KEY, else "
+        "replicate on the replicate platform)",
+    )
     p.add_argument("--python", default=None, help="Interpreter for the local platform's models")
     p.add_argument(
         "--name-suffix",
@@ -119,11 +139,12 @@ def build_parser() -> UsageParser:
     return p
 
 
-def _load_config(args: argparse.Namespace, source: str) -> Config:
+def _load_variants(args: argparse.Namespace, source: str) -> list[Variant]:
     if args.config:
-        return load_config(args.config)
+        return load_variants(args.config)
     with checkout(source, args.git_ref, args.subdirectory) as cog_dir:
-        return load_config(Path(cog_dir) / DEFAULT_CONFIG_PATH)
+        path = Path(cog_dir) / DEFAULT_CONFIG_PATH
+        return [Variant(name=path.stem, config=load_config(path), path=str(path))]
 
 
 def settings_from_args(args: argparse.Namespace) -> ServeSettings:
@@ -142,10 +163,20 @@ def settings_from_args(args: argparse.Namespace) -> ServeSettings:
         platform=args.platform,
         seed=args.seed,
         fuzz_generator=args.fuzz_generator,
+        ai_provider=args.ai_provider,
         python=args.python,
     )
+    variants = _load_variants(args, source)
+    if len(variants) > 1:
+        check_variants(variants)
+        if args.any_model:
+            raise UsageError("--any-model takes one config: variants name their models")
+    elif args.push_passed_variants:
+        raise UsageError("--push-passed-variants needs several configs")
     return ServeSettings(
-        config=_load_config(args, source),
+        config=variants[0].config,
+        variants=variants if len(variants) > 1 else [],
+        push_passed_variants=args.push_passed_variants,
         source=source,
         git_ref=args.git_ref,
         subdirectory=args.subdirectory,
@@ -164,18 +195,26 @@ def build_deployments(settings: ServeSettings) -> list[Any]:
     from prefect.events.schemas.deployment_triggers import DeploymentEventTrigger
     from prefect.schedules import Cron
 
-    from flows.safe_push_flow import TEST_ONLY_TAG, safe_push
+    from flows.safe_push_flow import TEST_ONLY_TAG
 
+    safe_push = served_flow(settings)
+    what: dict[str, Any] = {"config": settings.config}
+    if settings.variants:
+        what = {
+            "variants": settings.variants,
+            "push_passed_variants": settings.push_passed_variants,
+        }
     params = base_parameters(
         safe_push,
-        config=settings.config,
+        **what,
         options=settings.options,
         source=settings.source,
         git_ref=settings.git_ref,
         subdirectory=settings.subdirectory,
         allowed_sources=settings.allowed_sources,
     )
-    model = settings.config.model
+    models = [v.config.model for v in settings.variants] or [settings.config.model]
+    model = ", ".join(models)
     suffix = settings.name_suffix
     nightly = safe_push.to_deployment(
         name=NIGHTLY + suffix,
@@ -187,7 +226,9 @@ def build_deployments(settings: ServeSettings) -> list[Any]:
         concurrency_limit=CONCURRENCY_LIMIT,
     )
     trigger = trigger_spec(
-        params, model=None if settings.any_model else model, event=settings.event
+        params,
+        model=None if settings.any_model else (models if settings.variants else models[0]),
+        event=settings.event,
     )
     on_event = safe_push.to_deployment(
         name=ON_MODEL_CHANGED + suffix,
@@ -209,15 +250,28 @@ def build_deployments(settings: ServeSettings) -> list[Any]:
     return [nightly, on_event, manual]
 
 
+def served_flow(settings: ServeSettings) -> Any:
+    """The flow the deployments run: safe-push, or safe-push-variants for several configs."""
+    if settings.variants:
+        from flows.variants_flow import safe_push_variants
+
+        return safe_push_variants
+    from flows.safe_push_flow import safe_push
+
+    return safe_push
+
+
 def describe(deployments: list[Any]) -> list[dict[str, Any]]:
     """A JSON view of the deployments, for --print and for tests."""
     from prefect.utilities.callables import parameter_schema
 
     from flows.safe_push_flow import safe_push
+    from flows.variants_flow import safe_push_variants
 
-    form = parameter_schema(safe_push).model_dump()  # what the UI's run form shows
+    flows = {f.name: f for f in (safe_push, safe_push_variants)}
     out = []
     for d in deployments:
+        form = parameter_schema(flows[d.flow_name]).model_dump()  # the UI's run form
         out.append(
             {
                 "name": d.name,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from tasks.core.config import (
 from tasks.core.errors import EXIT_CODES, UsageError
 from tasks.core.job import Job
 from tasks.core.options import RunOptions
+from tasks.core.variants import Variant, check_variants, load_variants
 
 if TYPE_CHECKING:
     from tasks.core.run_scope import RunScope
@@ -51,9 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     S = argparse.SUPPRESS
     p.add_argument(
         "--config",
+        action="append",
         help="Path to the YAML config file. If --config is not passed, ./cog-safe-push.yaml will "
         "be used, if it exists. Any arguments you pass in will override fields on the predict "
-        "configuration stanza.",
+        "configuration stanza. Repeat it, or name a folder of *.yaml files, to check several "
+        "variants of a model at once (one shared --parallel budget; nothing is pushed unless "
+        "every variant passes)",
+    )
+    p.add_argument(
+        "--push-passed-variants",
+        action="store_true",
+        help="With several configs: push each variant that passed even when another failed "
+        "(exit code 1 all the same). Default: nothing is pushed unless every variant passed",
     )
     p.add_argument(
         "--help-config",
@@ -163,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fuzz-generator",
         choices=["schema", "ai"],
         default=None,
-        help="How fuzz inputs are made. Default: ai when ANTHROPIC_API_KEY is set, otherwise schema",
+        help="How fuzz inputs are made. Default: ai when the run has an AI (see --ai-provider), otherwise schema",
     )
     p.add_argument(
         "--fuzz-batch-size",
@@ -187,7 +198,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Stop at the first failed check and cancel what is in flight",
     )
-    p.add_argument("--ai-model", default=None, help="Anthropic model for AI checks and fuzzing")
+    p.add_argument(
+        "--ai-provider",
+        choices=["anthropic", "replicate"],
+        default=None,
+        help="Where the AI checks and AI fuzzing run: anthropic (ANTHROPIC_API_KEY) or "
+        "replicate (Claude hosted on Replicate, with REPLICATE_API_TOKEN: one secret for CI). "
+        "Default: COG_SAFE_PUSH_AI_PROVIDER, else anthropic when ANTHROPIC_API_KEY is set, "
+        "else replicate on the replicate platform with a token, else no AI",
+    )
+    p.add_argument(
+        "--ai-model",
+        default=None,
+        help="Model for the AI: an Anthropic model id, or owner/name of a Claude hosted on "
+        "Replicate (with --ai-provider replicate)",
+    )
     p.add_argument(
         "--python",
         default=None,
@@ -211,13 +236,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 @dataclass
 class Request:
-    """What the command line asked for."""
+    """What the command line asked for: one config, or several variants of one."""
 
     config: Config
     options: RunOptions
     cog_dir: str
     help_config: bool = False
     no_server: bool = False
+    variants: list[Variant] = dataclasses.field(default_factory=list)  # two or more, or none
+    push_passed_variants: bool = False
 
 
 def apply_overrides(config: Config, args: argparse.Namespace) -> Config:
@@ -279,6 +306,7 @@ def parse_args(argv: list[str], cwd: str | None = None) -> Request:
         refresh=args.refresh,
         refresh_fuzz=args.refresh_fuzz,
         fail_fast=args.fail_fast,
+        ai_provider=args.ai_provider,
         ai_model=args.ai_model,
         python=args.python,
         report_json=args.report_json,
@@ -291,9 +319,32 @@ def parse_args(argv: list[str], cwd: str | None = None) -> Request:
         value = getattr(args, flag, None)
         if value is not None and value < (0 if flag == "fuzz_iterations" else 1):
             raise UsageError(f"--{flag.replace('_', '-')} must be positive, got {value}")
-    config_path = Path(args.config) if args.config else Path(cwd) / DEFAULT_CONFIG_PATH
-    if args.config or config_path.is_file():
-        config = load_config(config_path)
+    if args.push_passed_variants and not args.config:
+        raise UsageError("--push-passed-variants needs several configs (--config, repeated)")
+    if args.config:
+        variants = load_variants(args.config)
+        if len(variants) > 1:
+            if args.model:
+                raise UsageError(
+                    "a model name cannot apply to several configs: name it in each config"
+                )
+            variants = [
+                v.model_copy(update={"config": apply_overrides(v.config, args)}) for v in variants
+            ]
+            check_variants(variants)
+            return Request(
+                variants[0].config,
+                options,
+                cwd,
+                no_server=args.no_server,
+                variants=variants,
+                push_passed_variants=args.push_passed_variants,
+            )
+        if args.push_passed_variants:
+            raise UsageError("--push-passed-variants needs several configs; one was given")
+        config = variants[0].config
+    elif (Path(cwd) / DEFAULT_CONFIG_PATH).is_file():
+        config = load_config(Path(cwd) / DEFAULT_CONFIG_PATH)
     else:
         if not args.model:
             raise UsageError("no model given: pass <owner>/<name> or write a cog-safe-push.yaml")
@@ -375,6 +426,9 @@ def run(request: Request) -> int:
         return 2
     job = Job(config=request.config, options=options, spec=spec, cog_dir=request.cog_dir)
     problems = local_problems(job) + link_problems(job.cog_dir)
+    for variant in request.variants[1:]:  # the first is `job`; every variant is checked
+        each = job.model_copy(update={"config": variant.config})
+        problems += [f"{variant.name}: {p}" for p in local_problems(each) if p not in problems]
     if problems:
         console.error("; ".join(problems))
         return 2
@@ -385,7 +439,7 @@ def run(request: Request) -> int:
             prefect_api(request.no_server, console) as runtime,
             watched_server(runtime.api_url, runtime.kind, console.last_words),
         ):
-            return _run_flow(job, console)
+            return _run_flow(job, console, request)
     except ServerUnavailable as exc:
         console.line(f"cannot run: {exc}")
         return EXIT_NO_PREFECT
@@ -394,8 +448,9 @@ def run(request: Request) -> int:
         return 130
 
 
-def _run_flow(job: Job, console: Any) -> int:
-    """Run the flow on the job the command line resolved (config, options, platform)."""
+def _run_flow(job: Job, console: Any, request: Request | None = None) -> int:
+    """Run the flow on the job the command line resolved (config, options, platform): the
+    safe-push flow, or with several variants the safe-push-variants flow."""
     import httpx
     from prefect.exceptions import PrefectHTTPStatusError
 
@@ -409,13 +464,25 @@ def _run_flow(job: Job, console: Any) -> int:
     earlier = last_ended_run()
     try:
         with console.progress() as progress, watched_by(progress), prompt_heartbeats():
-            state = safe_push(
-                config=job.config,
-                options=job.options,
-                source=job.cog_dir,
-                platform=job.spec,
-                return_state=True,
-            )
+            if request is not None and request.variants:
+                from flows.variants_flow import safe_push_variants
+
+                state = safe_push_variants(
+                    variants=request.variants,
+                    options=job.options,
+                    source=job.cog_dir,
+                    platform=job.spec,
+                    push_passed_variants=request.push_passed_variants,
+                    return_state=True,
+                )
+            else:
+                state = safe_push(
+                    config=job.config,
+                    options=job.options,
+                    source=job.cog_dir,
+                    platform=job.spec,
+                    return_state=True,
+                )
     except (httpx.HTTPError, PrefectHTTPStatusError, RuntimeError) as exc:
         if isinstance(exc, RuntimeError) and "Failed to reach API" not in str(exc):
             raise  # a fault of ours, not of the server: keep its traceback
@@ -426,7 +493,10 @@ def _run_flow(job: Job, console: Any) -> int:
         code = report.exit_code if isinstance(report, SafePushError) else 1
         console.error(str(report).splitlines()[0] if str(report) else type(report).__name__)
         return code
-    console.summary(report)
+    if "variants" in report:
+        console.variants_summary(report)
+    else:
+        console.summary(report)
     return EXIT_CODES.get(report["status"], 1)
 
 

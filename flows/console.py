@@ -34,6 +34,7 @@ from rich.text import Text
 
 from tasks.confirm import unconfirmed_line
 from tasks.report.render import retries_line, short
+from tasks.report.variants import verdict
 
 PREFIX = "cog-safe-push"
 DETAIL_LIMIT = 160
@@ -209,6 +210,37 @@ class Console:
             )
         else:
             self.line(f"{status}: nothing pushed to {report['model']}{where}", status)
+
+    def variants_summary(self, report: dict[str, Any]) -> None:
+        """One table for every variant, each failure once (under its variant's name), and
+        one last line: what passed, what was pushed, what was held back."""
+        status = report["status"]
+        title = Text.assemble(f"{PREFIX}: ", (status, self.style(status)))
+        table = Table(title=title, show_lines=False)
+        for column in ("variant", "model", "status", "pushed", "seconds", "failed checks"):
+            table.add_column(column, overflow="fold")
+        for row in report["variants"]:
+            pushed = (
+                row["version"][:12] if row["pushed"] else ("held back" if row["held"] else "no")
+            )
+            failed = ", ".join(row["failed"]) or (
+                row["error"] or "" if row["status"] != "passed" else ""
+            )
+            table.add_row(
+                row["name"],
+                row["model"] or "",
+                Text(row["status"], style=self.style(row["status"])),
+                cut(pushed or "", 14),
+                f"{row['seconds']:.1f}",
+                cut(failed, DETAIL_LIMIT),
+            )
+        self.rich.print(table)
+        for line in failure_lines(report):
+            self.rich.print(Text.assemble("  ", (line.head, self.style("failed")), line.rest))
+            if self.verbose and line.logs:
+                self.rich.print(Text(indent(line.logs)))
+        where = _local_where(report)
+        self.line(verdict(report) + where, status)
 
 
 def _local_where(report: dict[str, Any]) -> str:

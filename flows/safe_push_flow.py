@@ -23,6 +23,7 @@ from flows.json_flow import flow
 from flows.lease import LeaseTimeout, model_lease
 from flows.pipeline import CheckOutcome
 from flows.predict import predict_flow
+from flows.push_gate import hold_reason
 from flows.run_labels import label_flow_run, run_name, run_tags
 from flows.server_watch import settle
 from flows.train import train_flow
@@ -240,6 +241,12 @@ def _checks_and_push(run: _Run) -> dict[str, Any]:
     tested_digest = next((o.tested_digest for o in outcomes if o.tested_digest), None)
     if test_version is None or tested_digest is None:
         return run.report("failed", error="no tested version to push")
+    held = hold_reason(run.runner.scope.stopped)  # a variant waits for the others' checks
+    if held is not None:
+        run.runner.finish(StageResult("push", "skipped", detail=f"not pushed: {held}"))
+        report = run.report("passed", version=test_version)
+        report["held"] = held
+        return report
     baseline = next((o.baseline for o in outcomes if o.test_version), None)
     _recheck_baseline(run, baseline, test_version)
     if run.runner.failed:
@@ -392,6 +399,20 @@ def _abandoned(
     return write
 
 
+def error_report(config: Config, spec: PlatformSpec, error: str) -> dict[str, Any]:
+    """The report of a run that could not check anything (bad input found late)."""
+    return build_report(
+        status="error",
+        pushed=False,
+        version=None,
+        stages=[],
+        model=config.model,
+        test_model=config.resolved_test_model,
+        platform=spec.kind,
+        error=error,
+    )
+
+
 def verdict_line(report: dict[str, Any]) -> str:
     """The run's outcome in one short line: the failed stages, not their whole errors."""
     failed = [s["name"] for s in report["stages"] if s["status"] == "failed"]
@@ -456,16 +477,7 @@ def safe_push(
                 report = _run(_Run(job, StageRunner(scope, options.fail_fast)))
                 settle()  # a verdict reached while the server was down is not the model's
         except UsageError as exc:
-            report = build_report(
-                status="error",
-                pushed=False,
-                version=None,
-                stages=[],
-                model=config.model,
-                test_model=config.resolved_test_model,
-                platform=spec.kind,
-                error=str(exc),
-            )
+            report = error_report(config, spec, str(exc))
         report["flow_run_id"] = str(flow_run.id) if flow_run.id else None
         report["flow_run_url"] = ui_url
         report["registry"] = spec.registry  # where a local run's versions went (else None)

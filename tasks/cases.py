@@ -1,7 +1,9 @@
 """Test-cases stage: each configured case runs on the test version and meets its checker.
 
 One task run per case, named for its checker ("test case 2 (exact_string)"), submitted at
-once to the shared pool of prediction workers and judged as it finishes.
+once to the shared pool of prediction workers and judged as it finishes. A train test case
+is judged by the predictions on the version its training produced too
+(tasks.trained_predictions).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from tasks.core.results import StageResult, stage_from_records
 from tasks.outputs.verdict import Judge
 from tasks.predictions import Predictions, SharedRuns, record_from_future
 from tasks.stage_runner import Pending, StageRunner
+from tasks.trained_predictions import collect_trainings
 
 
 def submit_test_cases(
@@ -44,6 +47,9 @@ def submit_test_cases(
                 shared.add(dict(case.inputs), future, label)
 
     def collect() -> StageResult:
+        if any(view.trained_predictions):  # a training is only good if its result predicts
+            records = collect_trainings(predictions, name, futures, labels, cases)
+            return stage_from_records(name, records, 0.0)
         records = [
             record_from_future(future, name, label, dict(case.inputs))
             for future, label, case in zip(futures, labels, cases, strict=True)

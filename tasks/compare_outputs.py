@@ -33,6 +33,7 @@ from prefect.utilities.urls import url_for
 
 from tasks.ai.client import AIError, make_ai
 from tasks.artifacts import publish_comparison_picture, publish_timings
+from tasks.core.ai_provider import Provider
 from tasks.core.results import (
     PredictionFailed,
     PredictionRecord,
@@ -61,6 +62,7 @@ def compare(
     stage_name: str,
     label: str,
     model: str,
+    ai_provider: Provider | None = None,
 ) -> PredictionRecord:
     """Judge two successful runs of one input (and live's second run, when there is one).
     Differing images or audio are also drawn, for the person reading the run (an artifact
@@ -72,7 +74,8 @@ def compare(
         else MISSING
     )
     try:
-        comparison = compare_with_live(live.output, test.output, again, ai=make_ai(ai_model))
+        ai = make_ai(ai_model, ai_provider)
+        comparison = compare_with_live(live.output, test.output, again, ai=ai)
     except AIError as exc:
         return record.with_verdict("unverified", f"the AI could not judge: {exc}")
     # what differs first, then the evidence that made it a difference: a cut line keeps the news
@@ -247,6 +250,7 @@ def _collect(
                 job.options.ai_model,
                 view.fail_on_preexisting,
                 job.model,
+                job.ai_provider,
             )
         )
         _log_decision(records[-1], again is not None)
@@ -298,6 +302,7 @@ def _judge_pair(
     ai_model: str | None,
     blocking: bool,
     model: str,
+    ai_provider: Provider | None = None,
 ) -> PredictionRecord:
     record = _pair_record(name, pair.label, on_test, _related(pair, on_live, on_test, again))
     if "skipped" in (on_live.verdict, on_test.verdict):
@@ -327,6 +332,7 @@ def _judge_pair(
         name,
         pair.label,
         model,
+        ai_provider,
         return_state=True,
     )
     result = state.result(raise_on_failure=False)

@@ -136,7 +136,8 @@ def _generate(
     """`count` generated inputs, labelled from `offset + 1`: (inputs, generator, error)."""
     view, options = predictions.view, predictions.job.options
     fuzz = view.fuzz
-    generator = options.fuzz_generator or ("ai" if ai_available() else "schema")
+    provider = predictions.job.ai_provider
+    generator = options.fuzz_generator or ("ai" if ai_available(provider) else "schema")
     if count <= 0:
         return [], generator, None
     try:
@@ -150,6 +151,7 @@ def _generate(
             seed=options.seed,
             batch_size=options.fuzz_batch_size,
             ai_model=options.ai_model,
+            ai_provider=provider,
         )
         payloads = fuzz_task(options.refresh_fuzz or options.refresh)(
             request, stage_name=view.stage("fuzz")

@@ -38,6 +38,7 @@ from prefect.utilities.urls import url_for
 from pydantic import Field
 
 from tasks.core.bounded import fits
+from tasks.core.budget import budget_slot
 from tasks.core.config import ModeView
 from tasks.core.errors import SafePushError, machine_fault
 from tasks.core.job import Job
@@ -47,6 +48,7 @@ from tasks.core.run_scope import current
 from tasks.fuzz.compare_inputs import payload_key
 from tasks.outputs.bounded import stored_record
 from tasks.outputs.files import content_keyed
+from tasks.outputs.trained import trained_version
 from tasks.outputs.verdict import Judge, judge_result
 from tasks.platforms import get_platform
 from tasks.policies import KeyedBy, where
@@ -82,6 +84,7 @@ def _cache_material(parameters: dict[str, Any]) -> Any:
         judge.kind,
         judge.case,
         judge.ai_model if judge.case.get("match_prompt") else None,
+        judge.ai_provider if judge.case.get("match_prompt") else None,
     ]
 
 
@@ -129,8 +132,14 @@ def browsable_url(url: str | None) -> str | None:
 
 
 def _record(
-    stage: str, label: str, inputs: dict[str, Any], result: RunResult, version: str
+    stage: str,
+    label: str,
+    inputs: dict[str, Any],
+    result: RunResult,
+    version: str,
+    destination: str | None = None,
 ) -> PredictionRecord:
+    """The run's record; a training's names the version it produced (tasks.outputs.trained)."""
     return PredictionRecord(
         stage=stage,
         label=label,
@@ -146,6 +155,7 @@ def _record(
         error=result.error,
         logs=result.logs,
         predict_seconds=result.predict_seconds,
+        trained_version=trained_version(result, destination) if destination else None,
     )
 
 
@@ -195,9 +205,10 @@ def predict(
 
     def run_once() -> RunResult:
         try:
-            if destination:
-                return platform.train(ref, version_id, destination, inputs, timeout)
-            return platform.predict(ref, version_id, inputs, timeout)
+            with budget_slot():  # the invocation's shared --parallel budget (variants)
+                if destination:
+                    return platform.train(ref, version_id, destination, inputs, timeout)
+                return platform.predict(ref, version_id, inputs, timeout)
         except OSError as exc:
             fault = machine_fault(exc)
             if fault is not None:  # not the model's failure: the run stops, aborted
@@ -218,7 +229,7 @@ def predict(
         earlier.append(_attempt(result))
         result = run_once()
     _keep_out_of_cache(result)
-    record = _record(stage, label, inputs, result, version_id)
+    record = _record(stage, label, inputs, result, version_id, destination)
     if earlier:
         record = replace(record, attempts=tuple(earlier))
     if result.status == "canceled" and scope.stopped():
@@ -269,6 +280,13 @@ class Predictions:
     job: Job
     view: ModeView
 
+    def _with_ai(self, judge: Judge) -> Judge:
+        """A test case's judge with the run's AI provider: resolved once per job
+        (tasks.core.ai_provider), and so part of a cached verdict's key."""
+        if judge.kind != "case" or judge.ai_provider is not None:
+            return judge
+        return replace(judge, ai_provider=self.job.ai_provider)
+
     def _task(self, replay: bool = True) -> Any:
         if self.job.options.refresh or not replay:
             return predict.with_options(refresh_cache=True)
@@ -297,7 +315,7 @@ class Predictions:
             version,
             inputs,
             self.view.timeout,
-            judge,
+            self._with_ai(judge),
             stage=stage,
             label=label,
             destination=self.view.destination,
@@ -322,7 +340,7 @@ class Predictions:
                 unmapped(version),
                 payloads,
                 unmapped(self.view.timeout),
-                judges,
+                [self._with_ai(judge) for judge in judges],
                 stage=unmapped(stage),
                 label=labels,
                 destination=unmapped(self.view.destination),

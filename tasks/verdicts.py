@@ -24,7 +24,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from tasks.ai.client import ai_available
 from tasks.core.config import ModeName
 from tasks.core.errors import SafePushError
 from tasks.core.home import atomic_write_json, tool_home
@@ -64,7 +63,11 @@ def verdict_material(
     view = job.mode(mode)
     try:  # a file the config names by path or URL counts by its content
         files = content_keyed(
-            [[dict(case.inputs) for case in view.test_cases], dict(view.fuzz.fixed_inputs)]
+            [
+                [dict(case.inputs) for case in view.test_cases],
+                dict(view.fuzz.fixed_inputs),
+                [[dict(case.inputs) for case in group] for group in view.trained_predictions],
+            ]
         )
     except SafePushError:
         return None
@@ -80,7 +83,7 @@ def verdict_material(
         "live": live_version,
         "config": job.config.model_dump(mode="json"),
         "options": options,
-        "ai": ai_available(),  # the fuzz generator and the AI checks depend on it
+        "ai": job.ai_provider,  # the fuzz generator and the AI checks depend on it
     }
 
 

@@ -42,6 +42,10 @@ for secret in (
     "ANTHROPIC_BASE_URL",
 ):
     os.environ.pop(secret, None)
+# No AI unless a test asks for one (the fake_anthropic fixture, or a test hosting Claude on the
+# fake Replicate): on the replicate platform a token alone would otherwise be the AI
+# (tasks.core.ai_provider), and a test of something else would spend predictions on it.
+os.environ["COG_SAFE_PUSH_AI_PROVIDER"] = "none"
 # The CI job that runs these tests sets CI, which makes a run without a token and without
 # --platform refuse to start (tasks.platforms.resolve_spec); the tests that need CI set it.
 os.environ.pop("CI", None)
@@ -68,6 +72,7 @@ def fake_anthropic(monkeypatch):
     with FakeAnthropic() as server:
         for key, value in env_for(server).items():
             monkeypatch.setenv(key, value)
+        monkeypatch.delenv("COG_SAFE_PUSH_AI_PROVIDER")  # the default rule: the key decides
         ai.reset_usage()
         yield server
 

@@ -68,14 +68,14 @@ def set_config(model_dir: Path, **changes: Any) -> dict[str, Any]:
     return data
 
 
-def run(model_dir: Path, *flags: str) -> tuple[int, dict[str, Any]]:
-    """Run `cog-safe-push` in `model_dir` on the local platform; return (exit code, JSON report)."""
+def run(model_dir: Path, *flags: str, platform: str = "local") -> tuple[int, dict[str, Any]]:
+    """Run `cog-safe-push` in `model_dir` on `platform`; return (exit code, JSON report)."""
     report_path = model_dir.parent / "report.json"
     report_path.unlink(missing_ok=True)
     cwd = os.getcwd()
     os.chdir(model_dir)
     try:
-        code = main(["--platform", "local", "--report-json", str(report_path), *flags])
+        code = main(["--platform", platform, "--report-json", str(report_path), *flags])
     finally:
         os.chdir(cwd)
     report = json.loads(report_path.read_text()) if report_path.exists() else {}

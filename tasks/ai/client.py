@@ -1,17 +1,19 @@
-"""The one place the tool talks to Claude (Anthropic Messages API).
+"""The one place the tool talks to Claude, whichever service hosts it.
 
 Why a wrapper: every AI use in the tool (fuzz inputs, output equivalence, match_prompt)
 needs the same things — retries on overload/429/5xx only (a 401 must fail at once; the
 retries are Prefect's, each request a task of its own: tasks.core.retry.retried),
-strictly parsed JSON or YES/NO answers with a bounded number of re-asks, images attached
-from whatever form an output takes, and token usage summed into the report. The SDK reads
-ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL itself; the key never passes through our code.
+strictly parsed JSON or YES/NO answers with a bounded number of re-asks, a majority of three
+for a verdict that gates a push, images attached from whatever form an output takes, our
+secrets scrubbed from what is sent, a transcript at -vvv, and tokens summed into the report.
+All of that is here, provider-neutral; a backend only sends one request and returns text and
+tokens: Anthropic's Messages API (tasks.ai.anthropic_backend, ANTHROPIC_API_KEY) or Claude
+hosted on Replicate (tasks.ai.replicate_backend, REPLICATE_API_TOKEN). Which one a run uses
+is decided once (tasks.core.ai_provider) and passed in: `make_ai(model, provider)`.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import os
 import re
@@ -22,43 +24,35 @@ from pathlib import Path
 from typing import Any
 
 from tasks.ai import transcript
-from tasks.core.errors import SafePushError, TransientError
-from tasks.core.retry import TRANSIENT_STATUS, retried
-from tasks.core.run_scope import Usage, current
+from tasks.ai.anthropic_backend import DEFAULT_MODEL, AnthropicBackend
+from tasks.ai.errors import AIError, AIUnreachable
+from tasks.ai.exchange import Backend, Request
+from tasks.ai.images import image_block, prepared
+from tasks.ai.replicate_backend import DEFAULT_MODEL as REPLICATE_DEFAULT_MODEL
+from tasks.ai.replicate_backend import ReplicateBackend, api_base
+from tasks.core.ai_provider import Provider, has_secret
+from tasks.core.retry import retried
+from tasks.core.run_scope import Usage, current, current_run
 from tasks.core.secrets import scrub
 
-DEFAULT_MODEL = "claude-sonnet-5-5"
+__all__ = [
+    "AI",
+    "DATA_NOTE",
+    "DEFAULT_MODEL",
+    "REPLICATE_DEFAULT_MODEL",
+    "AIError",
+    "AIUnreachable",
+    "ai_available",
+    "fenced",
+    "make_ai",
+    "parse_json",
+    "usage",
+]
 
-# Claude accepts these image types; anything else is re-encoded as PNG.
-_IMAGE_MEDIA = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
-_MAX_IMAGE_BYTES = 3_500_000  # base64 grows by 4/3; the API limit is 5 MB per image
-_MAX_IMAGE_SIDE = 1568  # larger images are downscaled by the API anyway
-
-
-class AIError(SafePushError):
-    """The AI could not give a usable answer. `status` lets tasks.core.retry classify it,
-    `retry_after` is the wait a 429 or 529 asked for."""
-
-    exit_code = 1
-
-    def __init__(
-        self, message: str, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        super().__init__(scrub(message))
-        self.status = status
-        self.retry_after = retry_after
-
-    def __reduce__(self) -> tuple:
-        return (type(self), (str(self), self.status, self.retry_after))
-
-
-class AIUnreachable(AIError, TransientError):
-    """The request never got an answer (connection refused, reset, timed out): transient."""
-
-    def __init__(
-        self, message: str, status: int | None = None, retry_after: float | None = None
-    ) -> None:
-        AIError.__init__(self, message, status, retry_after)
+DEFAULT_MODELS: dict[Provider, str] = {
+    "anthropic": DEFAULT_MODEL,
+    "replicate": REPLICATE_DEFAULT_MODEL,
+}
 
 
 def usage() -> Usage:
@@ -70,9 +64,10 @@ def reset_usage() -> None:
     current().reset_usage()
 
 
-def ai_available() -> bool:
-    """True when an Anthropic key is configured (the SDK reads it from the environment)."""
-    return bool(os.environ.get("ANTHROPIC_API_KEY", "").strip())
+def ai_available(provider: Provider | None) -> bool:
+    """True when `provider` is set and its secret is configured (each backend reads its own
+    from the environment)."""
+    return provider is not None and has_secret(provider, os.environ)
 
 
 DATA_NOTE = (
@@ -90,37 +85,12 @@ def fenced(text: str) -> str:
     return f"<{tag}>\n{text}\n</{tag}>"
 
 
-def make_ai(model: str | None) -> AI | None:
-    """A client when a key is configured, else None (checks then fall back or say why)."""
-    return AI(model=model) if ai_available() else None
-
-
-def _image_block(image: Path | bytes) -> dict[str, Any]:
-    """A base64 image content block for an image file (or its bytes). Callers open output
-    references themselves (tasks.outputs.files), so the AI client reads no model output."""
-    from PIL import Image
-
-    data = image if isinstance(image, bytes) else image.read_bytes()
-    name = "the image" if isinstance(image, bytes) else image.name
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = img.format or ""
-            too_big = len(data) > _MAX_IMAGE_BYTES or max(img.size) > 8000
-            if fmt in _IMAGE_MEDIA and not too_big:
-                media = _IMAGE_MEDIA[fmt]
-            else:
-                img.load()
-                converted = img.convert("RGBA" if "A" in img.getbands() else "RGB")
-                converted.thumbnail((_MAX_IMAGE_SIDE, _MAX_IMAGE_SIDE))
-                buf = io.BytesIO()
-                converted.save(buf, format="PNG", optimize=True)
-                data, media = buf.getvalue(), "image/png"
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise AIError(f"cannot attach {name} as an image: {exc}") from None
-    return {
-        "type": "image",
-        "source": {"type": "base64", "media_type": media, "data": base64.b64encode(data).decode()},
-    }
+def make_ai(model: str | None, provider: Provider | None) -> AI | None:
+    """A client for the run's provider when its secret is configured, else None (checks then
+    fall back or say why)."""
+    if provider is None or not ai_available(provider):
+        return None
+    return AI(model=model, provider=provider)
 
 
 _FENCE = re.compile(r"```(?:json)?[ \t]*\n(.*?)\n?```", re.DOTALL | re.IGNORECASE)
@@ -158,7 +128,11 @@ _VERDICT_INSTRUCTIONS = (
 
 
 class AI:
-    """A configured Claude client. Safe to share between threads."""
+    """A configured Claude client. Safe to share between threads.
+
+    `provider` says which service hosts the model (default Anthropic's API); `model` names
+    it there (an Anthropic model id, or `owner/name` on Replicate), default the provider's
+    current Sonnet."""
 
     def __init__(
         self,
@@ -167,72 +141,71 @@ class AI:
         max_reasks: int = 2,
         *,
         timeout: float = 300.0,
+        provider: Provider = "anthropic",
     ) -> None:
-        self.model = model or DEFAULT_MODEL
+        self.provider: Provider = provider
+        self.model = model or DEFAULT_MODELS[provider]
         self.max_tokens = max_tokens
         self.max_reasks = max_reasks
         self.timeout = timeout
-        self._client: Any = None
+        self._own: Backend | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:  # never shows a client (and so never a key)
-        return f"AI(model={self.model!r})"
+        return f"AI(model={self.model!r}, provider={self.provider!r})"
 
-    def _get_client(self) -> Any:
+    def _backend(self) -> Backend:
+        """Anthropic: a client of this AI's own. Replicate: the run's backend for this model
+        (one schema look-up per run; cancelled with the run), else one of this AI's own."""
+        if self.provider == "replicate":
+            key = ("ai", "replicate", api_base(), self.model, self.timeout)
+            try:
+                scope = current_run()
+            except RuntimeError:  # outside any run: pure code used on its own
+                pass
+            else:
+                return scope.resource(key, lambda: ReplicateBackend(self.model, self.timeout))
         with self._lock:
-            if self._client is None:
-                import anthropic
-
-                if not ai_available():
-                    raise AIError("ANTHROPIC_API_KEY is not set; the AI is not available")
-                # max_retries=0: Prefect retries the request (tasks.core.retry), once.
-                self._client = anthropic.Anthropic(max_retries=0, timeout=self.timeout)
-            return self._client
+            if self._own is None:
+                if self.provider == "replicate":
+                    self._own = ReplicateBackend(self.model, self.timeout)
+                else:
+                    self._own = AnthropicBackend(self.timeout)
+            return self._own
 
     def _create(self, messages: list[dict[str, Any]], system: str | None) -> str:
-        """One Messages API request, as a repeatable request (tasks.core.retry.retried): in a
-        run, Prefect retries it on overload, 429 and 5xx; a 4xx fails at once."""
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "max_tokens": self.max_tokens,
-            "messages": messages,
-        }
-        if system:
-            kwargs["system"] = system
-        return retried("ai request", lambda: self._send(kwargs))
+        """One request, as a repeatable request (tasks.core.retry.retried): in a run, Prefect
+        retries it on overload, 429 and 5xx; a 4xx fails at once. What is sent is scrubbed
+        of our secrets: model output in a prompt may quote one."""
+        request = Request(
+            model=self.model,
+            max_tokens=self.max_tokens,
+            messages=[_scrubbed(message) for message in messages],
+            system=scrub(system) if system else None,
+        )
+        backend = self._backend()
+        return retried("ai request", lambda: self._send(backend, request))
 
-    def _send(self, kwargs: dict[str, Any]) -> str:
-        """One attempt; the concatenated text of the reply, its tokens counted as usage."""
-        import anthropic
-
-        client = self._get_client()
-        sent = transcript.sending(kwargs)
+    def _send(self, backend: Backend, request: Request) -> str:
+        """One attempt; the text of the reply, its tokens counted as usage."""
+        sent = transcript.sending(request.as_kwargs(), via=backend.provider)
         try:
-            response = client.messages.create(**kwargs)
-        except anthropic.APIStatusError as exc:
+            reply = backend.send(request)
+        except AIError as exc:
             transcript.failed(sent, exc)
-            raise AIError(
-                _describe_status(exc), status=exc.status_code, retry_after=_retry_after(exc)
-            ) from None
-        except anthropic.APIConnectionError as exc:
-            transcript.failed(sent, exc)
-            raise AIUnreachable(
-                f"could not reach the Anthropic API ({type(exc).__name__})"
-            ) from None
-        transcript.replied(sent, response)
-        used = getattr(response, "usage", None)
+            raise
+        transcript.replied(sent, reply)
         current().add_usage(
-            int(getattr(used, "input_tokens", 0) or 0),
-            int(getattr(used, "output_tokens", 0) or 0),
+            reply.input_tokens,
+            reply.output_tokens,
+            provider=backend.provider,
+            model=request.model,
+            prediction=reply.prediction_id is not None,
         )
-        return "".join(
-            getattr(block, "text", "")
-            for block in response.content
-            if getattr(block, "type", "") == "text"
-        )
+        return reply.text
 
     def _first_message(self, prompt: str, images: Sequence[Path | bytes]) -> dict[str, Any]:
-        content: list[dict[str, Any]] = [_image_block(image) for image in images]
+        content: list[dict[str, Any]] = [image_block(prepared(image)) for image in images]
         content.append({"type": "text", "text": prompt})
         return {"role": "user", "content": content}
 
@@ -300,31 +273,15 @@ class AI:
         return winner, reasons[winner]
 
 
-def _retry_after(exc: Any) -> float | None:
-    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        return None
-
-
-def _describe_status(exc: Any) -> str:
-    status = exc.status_code
-    detail = ""
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict):
-            detail = str(error.get("message") or error.get("type") or "")
-    if status == 401:
-        return "the Anthropic API rejected the key (401): check ANTHROPIC_API_KEY"
-    if status == 403:
-        return f"the Anthropic API refused the request (403): {detail}"
-    if status == 404:
-        return f"the Anthropic API does not know this model or endpoint (404): {detail}"
-    if status in TRANSIENT_STATUS:
-        return f"the Anthropic API is unavailable or busy ({status}): {detail}"
-    return f"the Anthropic API rejected the request ({status}): {detail}"
+def _scrubbed(message: dict[str, Any]) -> dict[str, Any]:
+    """A message with every text scrubbed of our secrets (images pass as they are)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return {**message, "content": scrub(content)}
+    blocks = [
+        {**block, "text": scrub(str(block.get("text") or ""))}
+        if block.get("type") == "text"
+        else block
+        for block in content or []
+    ]
+    return {**message, "content": blocks}

@@ -2,7 +2,8 @@
 
 Why: an AI verdict can block a push, so a person debugging one must be able to see the exact
 request (model, system prompt, every message) and the reply, its tokens and its time. The
-client calls `sending` before each Messages API call and `replied` or `failed` after it.
+client calls `sending` before each request, whichever service it goes to, and `replied` or
+`failed` after it.
 Pure logic: the standard `logging` module only; whether the lines reach the terminal (or a
 Prefect run's logs) is the caller's choice (flows/runtime.py). Every line is scrubbed of
 our secrets, and an image is described by type, size and weight, never by its base64.
@@ -40,25 +41,27 @@ class Sent:
         return time.monotonic() - self.started
 
 
-def sending(kwargs: Mapping[str, Any]) -> Sent:
-    """Log the request about to be sent (the kwargs of `client.messages.create`)."""
+def sending(kwargs: Mapping[str, Any], via: str | None = None) -> Sent:
+    """Log the request about to be sent (model, max_tokens, system, messages) and, when it
+    is not Anthropic's API, the service it goes through."""
     sent = Sent(next(_numbers), time.monotonic())
     if log.isEnabledFor(logging.DEBUG):  # describing images costs a decode: only when shown
-        log.debug("%s", scrub(request_text(sent.number, kwargs)))
+        log.debug("%s", scrub(request_text(sent.number, kwargs, via)))
     return sent
 
 
-def replied(sent: Sent, response: Any) -> None:
-    """Log a reply (an anthropic Message, read by duck typing: no SDK import here)."""
+def replied(sent: Sent, reply: Any) -> None:
+    """Log a reply (a tasks.ai.exchange.Reply, read by duck typing)."""
     if not log.isEnabledFor(logging.DEBUG):
         return
-    used = getattr(response, "usage", None)
+    parts = getattr(reply, "parts", ()) or (getattr(reply, "text", ""),)
     text = reply_text(
         sent.number,
-        _reply_body(getattr(response, "content", None) or []),
-        int(getattr(used, "input_tokens", 0) or 0),
-        int(getattr(used, "output_tokens", 0) or 0),
+        "\n".join(_cut(part) for part in parts),
+        int(getattr(reply, "input_tokens", 0) or 0),
+        int(getattr(reply, "output_tokens", 0) or 0),
         sent.seconds(),
+        getattr(reply, "prediction_id", None),
     )
     log.debug("%s", scrub(text))
 
@@ -72,10 +75,11 @@ def failed(sent: Sent, error: BaseException) -> None:
 # --- formatting (plain data in, text out) -----------------------------------------------
 
 
-def request_text(number: int, kwargs: Mapping[str, Any]) -> str:
+def request_text(number: int, kwargs: Mapping[str, Any], via: str | None = None) -> str:
     """The whole request as readable lines: model, limits, system prompt, each message."""
     model, limit = kwargs.get("model"), kwargs.get("max_tokens")
-    lines = [f"AI request #{number}: model {model}, max_tokens {limit}"]
+    where = f" on {via.title()}" if via and via != "anthropic" else ""
+    lines = [f"AI request #{number}: model {model}, max_tokens {limit}{where}"]
     system = kwargs.get("system")
     if system:
         lines += ["system:", _indent(_content_text(system))]
@@ -85,12 +89,18 @@ def request_text(number: int, kwargs: Mapping[str, Any]) -> str:
 
 
 def reply_text(
-    number: int, body: str, input_tokens: int, output_tokens: int, seconds: float
+    number: int,
+    body: str,
+    input_tokens: int,
+    output_tokens: int,
+    seconds: float,
+    prediction_id: str | None = None,
 ) -> str:
-    """A reply as readable lines: time, tokens, then what the AI said."""
+    """A reply as readable lines: time, tokens (and the prediction), then what the AI said."""
+    by = f", prediction {prediction_id}" if prediction_id else ""
     head = (
         f"AI reply #{number} after {seconds:.2f} s "
-        f"({input_tokens} input, {output_tokens} output tokens):"
+        f"({input_tokens} input, {output_tokens} output tokens{by}):"
     )
     return f"{head}\n{_indent(body or '(no text)')}"
 
@@ -98,9 +108,13 @@ def reply_text(
 def failure_text(number: int, error: BaseException, seconds: float) -> str:
     """A failed call in one line: status and error type when the API answered."""
     status = getattr(error, "status_code", None)
+    if status is None:
+        status = getattr(error, "status", None)
     kind, detail = _error_of(getattr(error, "body", None))
+    kind = kind or str(getattr(error, "kind", None) or "")
+    detail = detail or str(getattr(error, "detail", None) or "")
     name = type(error).__name__
-    what = f"{status} {kind or name}" if status is not None else name
+    what = f"{status} {kind or name}" if status is not None else (kind or name)
     said = f" ({detail[:300]})" if detail else ""
     return f"AI request #{number} failed after {seconds:.2f} s: {what}{said}"
 
@@ -131,18 +145,6 @@ def _content_text(content: Any) -> str:
             parts.append(image_summary(block))
         else:
             parts.append(f"[{kind or type(block).__name__} block]")
-    return "\n".join(parts)
-
-
-def _reply_body(blocks: list[Any]) -> str:
-    """The reply's text blocks whole; any other block (thinking, tool use) by its kind."""
-    parts = []
-    for block in blocks:
-        kind = getattr(block, "type", "")
-        if kind == "text":
-            parts.append(_cut(getattr(block, "text", "") or ""))
-        else:
-            parts.append(f"[{kind or 'unknown'} block]")
     return "\n".join(parts)
 
 

@@ -7,7 +7,7 @@ is one line a person can act on.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -74,6 +74,26 @@ class TestCase(_Strict):
         }
 
 
+class TrainTestCase(TestCase):
+    """A training's inputs and checker, plus the predictions to run on the version that
+    training produced: a training is only good if its result predicts."""
+
+    predictions: list[TestCase] | None = Field(
+        None,
+        description="Predictions (inputs + checker, as predict test cases) run on the version "
+        "this training produced; default the train section's `predictions`, [] for none",
+    )
+
+    @model_validator(mode="after")
+    def _predictions_need_a_version(self) -> TrainTestCase:
+        if self.predictions and self.error_contains is not None:
+            raise ValueError(
+                "a train test case with error_contains produces no version to run its "
+                "predictions on"
+            )
+        return self
+
+
 class FuzzConfig(_Strict):
     fixed_inputs: dict[str, InputValue] = Field(
         default_factory=dict, description="Inputs with a fixed value during fuzzing"
@@ -129,6 +149,19 @@ class PredictConfig(_Strict):
         False, description="Block the push on such a slowdown instead of warning"
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_trained_predictions(cls, data: Any) -> Any:
+        """`predictions` runs on a trained version: say where it belongs, not just "unknown"."""
+        cases = data.get("test_cases") if isinstance(data, dict) else None
+        for index, case in enumerate(cases if isinstance(cases, list) else [], start=1):
+            if isinstance(case, dict) and "predictions" in case:
+                raise ValueError(
+                    f"predict test case {index} has 'predictions', which only a train test "
+                    "case takes (they run on the version its training produced)"
+                )
+        return data
+
 
 class TrainConfig(_Strict):
     destination: str | None = Field(
@@ -138,12 +171,28 @@ class TrainConfig(_Strict):
     train_timeout: int = Field(
         DEFAULT_PREDICT_TIMEOUT, gt=0, le=MAX_TIMEOUT, description="Seconds per training"
     )
-    test_cases: list[TestCase] = Field(
-        default_factory=list, description="Training inputs and checkers"
+    test_cases: list[TrainTestCase] = Field(
+        default_factory=list,
+        description="Training inputs and checkers, each with predictions on its trained version",
     )
     fuzz: FuzzConfig | None = Field(
         None, description="Generated training inputs that must not fail"
     )
+    predictions: list[TestCase] = Field(
+        default_factory=list,
+        description="Predictions run on the trained version of every train test case that "
+        "names none of its own",
+    )
+
+    def trained_predictions(self) -> tuple[tuple[TestCase, ...], ...]:
+        """Per test case, the predictions on its trained version: its own, else the
+        section's; none for a case that expects the training to fail (no version)."""
+        return tuple(
+            ()
+            if case.error_contains is not None
+            else tuple(self.predictions if case.predictions is None else case.predictions)
+            for case in self.test_cases
+        )
 
 
 class DeploymentConfig(_Strict):
@@ -212,6 +261,10 @@ class Config(_Strict):
                 # A training writes a version into its destination: no live twin is run for
                 # comparison or to tell a pre-existing failure from a regression.
                 compare_outputs=False,
+                trained_predictions=train.trained_predictions(),
+                trained_timeout=float(
+                    self.predict.predict_timeout if self.predict else DEFAULT_PREDICT_TIMEOUT
+                ),
             )
         predict = self.predict or PredictConfig()
         return ModeView(
@@ -281,6 +334,10 @@ class ModeView:
     fail_on_preexisting: bool = False
     max_slowdown: float = DEFAULT_MAX_SLOWDOWN
     fail_on_slowdown: bool = False
+    # Train mode: per test case, the predictions to run on the version its training produced,
+    # and the seconds each may take (the predict section's predict_timeout).
+    trained_predictions: tuple[tuple[TestCase, ...], ...] = ()
+    trained_timeout: float = float(DEFAULT_PREDICT_TIMEOUT)
 
     def stage(self, name: str) -> str:
         """A stage's name in this mode: "fuzz", or "train fuzz"."""
@@ -289,6 +346,18 @@ class ModeView:
     @property
     def inputs_component(self) -> str:
         return "TrainingInput" if self.train else "Input"
+
+    def on_trained_versions(self) -> ModeView:
+        """The view predictions on a trained version run under: predictions (no
+        destination), each with the predict timeout."""
+        return replace(
+            self,
+            train=False,
+            timeout=self.trained_timeout,
+            destination=None,
+            destination_hardware=None,
+            trained_predictions=(),
+        )
 
 
 def check_names(config: Config) -> None:
@@ -468,12 +537,30 @@ train:
   - inputs:
       <input1>: <value1>
     exact_string: <exact string match>
+    # predictions run on the version this training produced (default: train.predictions)
+    predictions:
+    - inputs:
+        <predict input1>: <value1>
+      exact_string: <exact string match>
   fuzz:
     fixed_inputs: {}
     disabled_inputs: []
     iterations: 10
+  # predictions run on the trained version of every test case that names none of its own
+  predictions:
+  - inputs:
+      <predict input1>: <value1>
 
 # values between < and > should be edited
+#
+# Several variants of a model (sizes, hardware, fine-tunes): one file like this per variant,
+# each with its own model, checked at once with `--config configs/` (or --config repeated);
+# nothing is pushed unless every variant passes (--push-passed-variants: each that passed).
+#
+# The AI (match_prompt, AI fuzzing, judging outputs) is not part of this file: it runs on
+# Anthropic's API with ANTHROPIC_API_KEY, or on Claude hosted on Replicate with
+# REPLICATE_API_TOKEN (--ai-provider replicate, or COG_SAFE_PUSH_AI_PROVIDER=replicate; the
+# default on the replicate platform when no Anthropic key is set).
 """
 
 

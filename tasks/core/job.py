@@ -6,8 +6,11 @@ every stage reads the same job.
 
 from __future__ import annotations
 
+import os
+
 from pydantic import BaseModel, ConfigDict
 
+from tasks.core.ai_provider import Provider, resolve_provider
 from tasks.core.config import Config, ModeName, ModeView
 from tasks.core.options import RunOptions
 from tasks.core.platform_data import PlatformSpec
@@ -33,6 +36,13 @@ class Job(BaseModel):
     def mode(self, name: ModeName) -> ModeView:
         return self.config.mode(name)
 
+    @property
+    def ai_provider(self) -> Provider | None:
+        """Where this run's AI requests go (tasks.core.ai_provider), or None: no AI."""
+        return resolve_provider(self.options.ai_provider, self.spec.kind, os.environ)
+
     def needs_ai(self) -> bool:
-        cases = [case for view in self.config.views for case in view.test_cases]
+        views = self.config.views
+        cases = [case for view in views for case in view.test_cases]
+        cases += [c for view in views for group in view.trained_predictions for c in group]
         return self.options.fuzz_generator == "ai" or any(c.match_prompt for c in cases)

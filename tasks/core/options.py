@@ -22,7 +22,7 @@ class RunOptions(BaseModel):
     )
     seed: int | None = Field(None, description="Seed for reproducible fuzz inputs")
     fuzz_generator: Literal["schema", "ai"] | None = Field(
-        None, description="Fuzz input generator; default ai when ANTHROPIC_API_KEY is set"
+        None, description="Fuzz input generator; default ai when the run has an AI"
     )
     fuzz_batch_size: int = Field(10, ge=1, le=50, description="Payloads per AI request")
     refresh: bool = Field(
@@ -34,7 +34,18 @@ class RunOptions(BaseModel):
         False, description="Generate new fuzz inputs instead of the cached ones"
     )
     fail_fast: bool = Field(False, description="Stop at the first failed check")
-    ai_model: str | None = Field(None, description="Anthropic model for AI checks and fuzzing")
+    ai_provider: Literal["anthropic", "replicate"] | None = Field(
+        None,
+        description="Where the AI checks run: anthropic (ANTHROPIC_API_KEY) or replicate "
+        "(Claude hosted on Replicate, REPLICATE_API_TOKEN); default: "
+        "COG_SAFE_PUSH_AI_PROVIDER, else anthropic when its key is set, else replicate on "
+        "the replicate platform",
+    )
+    ai_model: str | None = Field(
+        None,
+        description="Model for AI checks and fuzzing: an Anthropic model id, or owner/name "
+        "of a model hosted on Replicate",
+    )
     python: str | None = Field(
         None, description="Interpreter that runs models on the local platform"
     )

@@ -43,6 +43,11 @@ class PredictionRecord:
     # Other runs this verdict rests on, each as {name, url, id}: a comparison's record links
     # to the comparison itself, and here to the test and live runs it compared.
     related: tuple[dict[str, Any], ...] = ()
+    # A training: the version it produced ("owner/name:id"), and the predictions run on that
+    # version (tasks.trained_predictions), each a record of its own. A failed one fails the
+    # training: a training is only good if its result predicts.
+    trained_version: str | None = None
+    trained_predictions: tuple[PredictionRecord, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -119,3 +120,15 @@ def retried(what: str, call: Callable[[], T]) -> T:
     if runner is None or _in_stage.get():  # no layer, or the stage around it retries
         return call()
     return runner(what, call)
+
+
+# How Replicate says a run was cut short by its own infrastructure, not by the model: the
+# "Prediction interrupted; please retry (code: PA)" failure, and error code E1000 (an
+# unknown, uncategorised error that its documentation says to retry). E1001 (out of memory)
+# is the model's own. One list for the platform's runs and the AI's predictions alike.
+_INTERRUPTED = re.compile(r"prediction interrupted|please retry|\(code: PA\)|\bE1000\b", re.I)
+
+
+def interrupted(error: object) -> bool:
+    """True when a failed run's error says the platform, not the model, ended it."""
+    return isinstance(error, str) and bool(_INTERRUPTED.search(error))

@@ -60,14 +60,43 @@ class NullObserver:
 
 @dataclass
 class Usage:
-    """AI calls and tokens a run spent, for its report."""
+    """AI calls and tokens a run spent, for its report: through which provider and model,
+    and how many of the calls were predictions (Claude hosted on Replicate runs each
+    request as a prediction, billed by its tokens)."""
 
     calls: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    predictions: int = 0
+    provider: str | None = None  # "anthropic" or "replicate"; several joined by ", "
+    model: str | None = None
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def add(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        prediction: bool = False,
+    ) -> None:
+        self.calls += 1
+        self.input_tokens += input_tokens
+        self.output_tokens += output_tokens
+        self.predictions += int(prediction)
+        self.provider = _joined(self.provider, provider)
+        self.model = _joined(self.model, model)
+
+
+def _joined(names: str | None, name: str | None) -> str | None:
+    """`names` with `name` added once (a run normally has one provider and one model)."""
+    if not name:
+        return names
+    known = names.split(", ") if names else []
+    return ", ".join([*known, name]) if name not in known else names
 
 
 class RunScope:
@@ -186,11 +215,20 @@ class RunScope:
 
     # -- AI usage
 
-    def add_usage(self, input_tokens: int, output_tokens: int) -> None:
+    def add_usage(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        prediction: bool = False,
+    ) -> None:
+        """One AI call answered (see Usage.add)."""
         with self._lock:
-            self._usage.calls += 1
-            self._usage.input_tokens += input_tokens
-            self._usage.output_tokens += output_tokens
+            self._usage.add(
+                input_tokens, output_tokens, provider=provider, model=model, prediction=prediction
+            )
 
     def usage(self) -> Usage:
         with self._lock:
@@ -232,34 +270,42 @@ class RunScope:
 
     # -- signals
 
-    @contextlib.contextmanager
-    def cancel_on_signals(self) -> Iterator[None]:
+    def cancel_on_signals(self) -> contextlib.AbstractContextManager[None]:
         """Ctrl-C or SIGTERM: start nothing new and cancel what is in flight at once, then let
         the previous handler (Prefect's, or Python's) unwind the run as usual. Without this,
         Prefect would wait for every running prediction to finish or time out."""
-        installed: dict[int, Any] = {}
+        return stop_on_signals(lambda: [self])
 
-        def chain(previous: Any) -> Any:
-            def handler(signum: int, frame: Any) -> None:
-                self.request_stop(f"interrupted by {signal.Signals(signum).name}")
+
+@contextlib.contextmanager
+def stop_on_signals(scopes: Callable[[], list[RunScope]]) -> Iterator[None]:
+    """On Ctrl-C or SIGTERM, stop the runs `scopes()` names and cancel their work in flight,
+    then chain to the previous handler. Installed only from the main thread (Python allows
+    no other); a flow whose runs live in worker threads installs it for all of them."""
+    installed: dict[int, Any] = {}
+
+    def chain(previous: Any) -> Any:
+        def handler(signum: int, frame: Any) -> None:
+            for scope in scopes():
+                scope.request_stop(f"interrupted by {signal.Signals(signum).name}")
                 threading.Thread(
-                    target=self.cancel_inflight, name="cancel-inflight", daemon=True
+                    target=scope.cancel_inflight, name="cancel-inflight", daemon=True
                 ).start()
-                if callable(previous):
-                    previous(signum, frame)
-                else:
-                    raise KeyboardInterrupt
+            if callable(previous):
+                previous(signum, frame)
+            else:
+                raise KeyboardInterrupt
 
-            return handler
+        return handler
 
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(ValueError):  # not the main thread: nothing to install
-                installed[sig] = signal.signal(sig, chain(signal.getsignal(sig)))
-        try:
-            yield
-        finally:
-            for sig, previous in installed.items():
-                signal.signal(sig, previous)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(ValueError):  # not the main thread: nothing to install
+            installed[sig] = signal.signal(sig, chain(signal.getsignal(sig)))
+    try:
+        yield
+    finally:
+        for sig, previous in installed.items():
+            signal.signal(sig, previous)
 
 
 _scope: ContextVar[RunScope | None] = ContextVar("cog_safe_push_run_scope", default=None)
@@ -323,3 +369,9 @@ def watched_by(observer: Observer) -> Iterator[None]:
         yield
     finally:
         _observer.reset(token)
+
+
+def watching() -> Observer | None:
+    """Who watches the runs started here (the CLI's live display), if anyone: a flow that
+    starts several runs gives each a view of its own onto the same display."""
+    return _observer.get()

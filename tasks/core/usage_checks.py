@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tasks.core.ai_provider import OFF, PROVIDER_ENV, env_setting, setting_problems
 from tasks.core.cog_yaml import read_cog_yaml
 from tasks.core.config import CHECKER_FIELDS, check_names
 from tasks.core.errors import UsageError
 from tasks.core.job import Job
+from tasks.core.refs import split_ref
 
 
 def checker_of(case: Mapping[str, Any]) -> str | None:
@@ -77,6 +79,26 @@ def parameters_size(job: Job) -> int:
     return len(config.encode()) + len(job.options.model_dump_json().encode())
 
 
+def ai_problems(job: Job) -> list[str]:
+    """An AI choice that cannot work, or a check that needs an AI the run does not have."""
+    problems = setting_problems(job.options.ai_provider, os.environ)
+    provider = job.ai_provider
+    if not problems and provider is None and job.needs_ai():
+        off = not job.options.ai_provider and env_setting(os.environ) in OFF
+        problems.append(
+            "a match_prompt test case or --fuzz-generator ai needs the AI, and there is none"
+            + (f" ({PROVIDER_ENV} is {os.environ[PROVIDER_ENV].strip()})" if off else "")
+            + ": set ANTHROPIC_API_KEY, or REPLICATE_API_TOKEN with --ai-provider replicate"
+        )
+    model = job.options.ai_model
+    if provider == "replicate" and model:
+        try:
+            split_ref(model, "--ai-model")
+        except UsageError as exc:
+            problems.append(f"{exc} (a model hosted on Replicate)")
+    return problems
+
+
 def local_problems(job: Job) -> list[str]:
     """Every problem with the run's input that needs no platform to see."""
     problems: list[str] = []
@@ -105,12 +127,18 @@ def local_problems(job: Job) -> list[str]:
                 validate_case(case.checker_dict())
             except UsageError as exc:
                 problems.append(f"{view.name} test case {index}: {exc}")
+        for index, group in enumerate(view.trained_predictions, start=1):
+            for number, case in enumerate(group, start=1):
+                try:
+                    validate_case(case.checker_dict())
+                except UsageError as exc:
+                    problems.append(
+                        f"{view.name} test case {index}, prediction {number} on the trained "
+                        f"version: {exc}"
+                    )
     if config.dockerfile and not (Path(job.cog_dir) / config.dockerfile).is_file():
         problems.append(f"dockerfile {config.dockerfile} does not exist")
-    if job.needs_ai() and not os.environ.get("ANTHROPIC_API_KEY"):
-        problems.append(
-            "ANTHROPIC_API_KEY is not set, but a match_prompt test case or --fuzz-generator ai needs the AI"
-        )
+    problems += ai_problems(job)
     if job.spec.kind == "replicate":
         if not os.environ.get("REPLICATE_API_TOKEN"):
             problems.append("REPLICATE_API_TOKEN is not set (or use --platform local)")

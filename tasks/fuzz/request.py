@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tasks.core import openapi
+from tasks.core.ai_provider import Provider
 from tasks.core.errors import UsageError
 from tasks.fuzz.generate import generate_schema_inputs
 from tasks.fuzz.schema_view import as_input_schema
@@ -32,6 +33,7 @@ class FuzzRequest:
     seed: int | None = None
     batch_size: int = 10
     ai_model: str | None = None
+    ai_provider: Provider | None = "anthropic"  # where the AI runs (tasks.core.ai_provider)
 
     def cache_material(self) -> dict[str, Any] | None:
         """What decides the inputs; None (never cached) for an unseeded schema generator, which
@@ -51,6 +53,7 @@ class FuzzRequest:
             "seed": self.seed,
             "batch_size": self.batch_size if ai else None,
             "ai_model": self.ai_model if ai else None,
+            "ai_provider": self.ai_provider if ai else None,
         }
 
 
@@ -66,12 +69,14 @@ def generate_inputs(request: FuzzRequest, log: Any = None) -> list[dict[str, Any
         )
     if request.generator != "ai":
         raise UsageError(f"unknown fuzz generator {request.generator!r}: use 'schema' or 'ai'")
-    from tasks.ai.client import AI, ai_available
+    from tasks.ai.client import make_ai
     from tasks.fuzz.ai_batches import FuzzStats, generate_ai_inputs
 
-    if not ai_available():
+    ai = make_ai(request.ai_model, request.ai_provider)
+    if ai is None:
         raise UsageError(
-            "--fuzz-generator ai needs ANTHROPIC_API_KEY; set it or use --fuzz-generator schema"
+            "--fuzz-generator ai needs the AI: set ANTHROPIC_API_KEY, or REPLICATE_API_TOKEN "
+            "with --ai-provider replicate; or use --fuzz-generator schema"
         )
     stats = FuzzStats()
     payloads = generate_ai_inputs(
@@ -81,7 +86,7 @@ def generate_inputs(request: FuzzRequest, log: Any = None) -> list[dict[str, Any
         disabled=request.disabled,
         prompt=request.prompt,
         batch_size=request.batch_size,
-        ai=AI(model=request.ai_model),
+        ai=ai,
         rng=random.Random(request.seed),
         stats_out=stats,
     )

@@ -219,7 +219,10 @@ def _without_files(output: Any, names: dict[int, str]) -> Any:
 
 def _match_prompt(expectation: str, output: Any, ai: AI | None) -> CheckResult:
     if ai is None:
-        raise UsageError("a match_prompt test case needs the AI: set ANTHROPIC_API_KEY")
+        raise UsageError(
+            "a match_prompt test case needs the AI: set ANTHROPIC_API_KEY, or "
+            "REPLICATE_API_TOKEN with --ai-provider replicate"
+        )
     files = _file_outputs(output)
     images: list[Path] = []
     names: dict[int, str] = {}

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tasks.ai.client import AIError, make_ai
+from tasks.core.ai_provider import Provider
 from tasks.core.bounded import bound_text
 from tasks.core.platform_data import RunResult
 from tasks.core.results import PredictionRecord, first_line
@@ -34,6 +35,7 @@ class Judge:
     case: dict[str, Any] = field(default_factory=dict)
     ai_model: str | None = None
     input_name: str | None = None  # "edge": the input set to an edge value
+    ai_provider: Provider | None = None  # where the AI runs (tasks.core.ai_provider)
 
     @property
     def expects_error(self) -> bool:
@@ -80,7 +82,7 @@ def judge_result(
             return "passed", ""
         return "failed", why
     try:
-        verdict = check_output(judge.case, result, ai=make_ai(judge.ai_model))
+        verdict = check_output(judge.case, result, ai=make_ai(judge.ai_model, judge.ai_provider))
     except AIError as exc:  # the AI could not decide after its own retries: not a pass
         return "failed", f"checker error: {exc}"
     if verdict.unverified:

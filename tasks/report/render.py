@@ -184,6 +184,12 @@ def failure_bullets(report: dict[str, Any]) -> list[str]:
             name = _link(f"{stage['name']} / {p['label']}", p.get("url"))
             picture = pictures.get(p["label"])
             shown = f" ({_link('picture', picture)})" if picture else ""
+            # a training failed by a prediction on its version links to that prediction too
+            shown += "".join(
+                f" ({_link(q['label'], q.get('url'))})"
+                for q in p.get("trained_predictions") or []
+                if q["verdict"] == "failed"
+            )
             lines.append(f"- {name}{shown}: {md(p['message'], REASON_LIMIT)}")
         if stage["status"] == "failed" and not failed:
             lines.append(f"- {md(stage['name'])}: {md(stage['error'] or 'failed', REASON_LIMIT)}")
@@ -200,6 +206,20 @@ def _stage_detail(stage: dict[str, Any]) -> str:
     if stage["status"] == "failed":
         return "listed above"
     return stage["error"] or "; ".join(stage.get("warnings") or []) or stage.get("detail") or ""
+
+
+def _ai_via(usage: dict[str, Any]) -> str:
+    """Which model answered, and where: " (anthropic/claude-4.5-sonnet on Replicate, 7
+    predictions)", " (claude-sonnet-5-5, Anthropic API)"; nothing for an older report."""
+    model, provider = usage.get("model"), usage.get("provider")
+    if not model and not provider:
+        return ""
+    places = {"replicate": "on Replicate", "anthropic": "via Anthropic's API"}
+    parts = [f"`{md(model)}`" if model else "", places.get(provider or "", md(provider or ""))]
+    said = " ".join(part for part in parts if part)
+    if usage.get("predictions"):
+        said += f", {usage['predictions']} predictions"
+    return f" ({said})"
 
 
 def markdown_summary(report: dict[str, Any]) -> str:
@@ -222,8 +242,8 @@ def markdown_summary(report: dict[str, Any]) -> str:
     usage = report.get("ai_usage") or {}
     if usage.get("calls"):
         lines.append(
-            f"- AI: {usage['calls']} calls, {usage.get('input_tokens', 0)} input + "
-            f"{usage.get('output_tokens', 0)} output tokens"
+            f"- AI{_ai_via(usage)}: {usage['calls']} calls, {usage.get('input_tokens', 0)} "
+            f"input + {usage.get('output_tokens', 0)} output tokens"
         )
     if report.get("retries"):
         lines.append(f"- retried by Prefect: {md(retries_line(report['retries']), 600)}")
@@ -263,24 +283,28 @@ def _short_reason(p: dict[str, Any]) -> str:
 
 
 def prediction_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per prediction for the table artifact, failed rows first, columns in the
+    """One row per prediction for the table artifact (a training's rows followed by the
+    predictions on its version, which move with it), failed rows first, columns in the
     order a person scans them (inputs last); every cell shows at most CELL_LIMIT characters
     (the link shows "open"; the JSON report has every value whole)."""
-    rows = []
+    groups = []  # a training's row, then the rows of the predictions on its version
     for stage in report["stages"]:
         for p in stage["predictions"]:
-            link = _link("open", p.get("url"))  # the UI renders a cell's markdown
-            rows.append(
-                {
-                    "name": _cell(p["label"]),  # a label names its stage ("fuzz 3")
-                    "verdict": p["verdict"],
-                    "reason": _cell(_short_reason(p)),
-                    "link": link if link != "open" else _cell(p.get("id") or ""),
-                    "seconds": round(p["seconds"], 3),
-                    "inputs": _cell(p["inputs"]),
-                }
-            )
-    return sorted(rows, key=lambda row: row["verdict"] != "failed")
+            groups.append([_row(p), *(_row(q) for q in p.get("trained_predictions") or [])])
+    groups.sort(key=lambda group: group[0]["verdict"] != "failed")
+    return [row for group in groups for row in group]
+
+
+def _row(p: dict[str, Any]) -> dict[str, Any]:
+    link = _link("open", p.get("url"))  # the UI renders a cell's markdown
+    return {
+        "name": _cell(p["label"]),  # a label names its stage ("fuzz 3")
+        "verdict": p["verdict"],
+        "reason": _cell(_short_reason(p)),
+        "link": link if link != "open" else _cell(p.get("id") or ""),
+        "seconds": round(p["seconds"], 3),
+        "inputs": _cell(p["inputs"]),
+    }
 
 
 def _json_text(value: Any) -> str:
@@ -291,7 +315,8 @@ def _json_text(value: Any) -> str:
 
 def junit_xml(report: dict[str, Any]) -> str:
     """One testsuite per stage: one testcase for the stage check, one per prediction (its
-    output, bounded as in the report, as the testcase's system-out)."""
+    output, bounded as in the report, as the testcase's system-out), a training's followed
+    by the predictions on its version."""
     root = ET.Element("testsuites", name="cog-safe-push")
     total = failures = 0
     for stage in report["stages"]:
@@ -305,7 +330,8 @@ def junit_xml(report: dict[str, Any]) -> str:
                 p["seconds"],
                 p.get("remote_output") or p.get("output"),
             )
-            for p in stage["predictions"]
+            for record in stage["predictions"]
+            for p in [record, *(record.get("trained_predictions") or [])]
         ]
         suite_failures = 0
         for name, status, message, seconds, output in cases:

@@ -13,7 +13,11 @@ Predictions move starting -> processing -> succeeded/failed/canceled, driven by 
 "behaviour" (a callable input -> output, or raising) registered per version or per model.
 A failed run's logs end with the exception's real traceback, as Replicate's do; a behaviour
 adds its own log lines (what the model printed) by returning `Logged(output, logs)` or by
-raising an exception with a `logs` attribute.
+raising an exception with a `logs` attribute, and metrics of its own (a language model's
+token counts) by returning `Metered(output, metrics)`.
+`host_claude(fake)` hosts Claude as Replicate does (an official, public model with the real
+input schema: prompt, image, system_prompt, max_tokens...), answering as a test scripts it
+(`FakeClaude`, like tests/fakes/anthropic_server.py), each answer a stream of tokens.
 `Prefer: wait=N` holds the create response until the run ends or N seconds pass;
 `Cancel-After: 30s` cancels a run that outlives its deadline. File outputs (`FakeFile`) are
 served from GET /files/{prediction id}/{name} without auth, like replicate.delivery.
@@ -37,6 +41,7 @@ keeps each push's body, with when the cog process started and when its push arri
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import json
@@ -45,7 +50,7 @@ import re
 import threading
 import time
 import traceback
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -76,6 +81,15 @@ class Logged:
 
 
 @dataclass
+class Metered:
+    """A behaviour's output together with metrics the run reports beside predict_time (a
+    language model's input_token_count and output_token_count)."""
+
+    output: Any
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class _Registered:
     fn: Behaviour
     latency: float | None = None
@@ -100,6 +114,7 @@ class Run:
     completed_at: str | None = None
     predict_time: float | None = None
     deadline: float | None = None  # monotonic; from Cancel-After
+    metrics: dict[str, Any] = field(default_factory=dict)  # a Metered behaviour's own
     booted: bool = False  # it booted a new instance of its version before it ran
     holds_instance: bool = False  # an instance of its version is busy with it
     done: threading.Event = field(default_factory=threading.Event)
@@ -446,6 +461,8 @@ class FakeReplicate:
             output = behaviour.fn(dict(run.input))
             if isinstance(output, Logged):
                 output, model_logs = output.output, output.logs
+            if isinstance(output, Metered):
+                output, run.metrics = output.output, dict(output.metrics)
             if isinstance(output, Iterator):
                 output = list(output)
             error = None
@@ -519,9 +536,10 @@ class FakeReplicate:
                     "cancel": f"{base}/v1/{plural}/{run.id}/cancel",
                     "web": f"https://replicate.com/p/{run.id}",
                 },
-                "metrics": {"predict_time": run.predict_time}
-                if run.predict_time is not None
-                else {},
+                "metrics": (
+                    {"predict_time": run.predict_time} if run.predict_time is not None else {}
+                )
+                | run.metrics,
             }
             if run.kind == "training":
                 body["destination"] = run.destination
@@ -1006,3 +1024,177 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.push_hook is not None:
             fake.push_hook(ref, version_id, b)
         return 201, {"id": version_id, "model": ref}
+
+
+# ---- Claude, as Replicate hosts it ------------------------------------------------------
+
+CLAUDE_MODEL = "anthropic/claude-4.5-sonnet"
+ClaudeAnswer = str | Callable[[dict[str, Any]], str]
+
+
+def claude_schema(*, image: bool = True, images: bool = False) -> dict[str, Any]:
+    """The OpenAPI document of Replicate's anthropic/claude-4-sonnet and -4.5-sonnet: one
+    prompt, one optional image, a system prompt, bounded max_tokens, and a text stream out.
+    `image=False` drops the image (as claude-4.5-haiku has none); `images=True` adds a list
+    of images instead, as some other hosted models take."""
+    props: dict[str, Any] = {
+        "prompt": {"type": "string", "title": "Prompt", "description": "Input prompt"},
+        "system_prompt": {
+            "type": "string",
+            "title": "System Prompt",
+            "default": "",
+            "description": "System prompt",
+        },
+        "max_tokens": {
+            "type": "integer",
+            "title": "Max Tokens",
+            "default": 8192,
+            "minimum": 1024,
+            "maximum": 64000,
+            "description": "Maximum number of output tokens",
+        },
+        "max_image_resolution": {
+            "type": "number",
+            "title": "Max Image Resolution",
+            "default": 0.5,
+            "minimum": 0.001,
+            "maximum": 2,
+            "description": "Maximum image resolution in megapixels. Scales down image before "
+            "sending it to Claude, to save time and money.",
+        },
+        "extended_thinking": {
+            "type": "boolean",
+            "title": "Extended Thinking",
+            "default": False,
+            "description": "Whether to enable extended thinking mode",
+        },
+        "thinking_budget_tokens": {
+            "type": "integer",
+            "title": "Thinking Budget Tokens",
+            "default": 1024,
+            "minimum": 1024,
+            "maximum": 64000,
+            "description": "Maximum number of tokens to use for extended thinking when enabled",
+        },
+    }
+    if image:
+        props["image"] = {
+            "type": "string",
+            "format": "uri",
+            "title": "Image",
+            "description": "Optional input image. Images are priced as (width px * height px)"
+            "/750 input tokens",
+        }
+    if images:
+        props["images"] = {
+            "type": "array",
+            "items": {"type": "string", "format": "uri"},
+            "title": "Images",
+            "description": "Optional input images",
+        }
+    order = ["prompt", "image", "images", "system_prompt", "max_tokens"]
+    order += [name for name in props if name not in order]
+    ordered = {name: {**props[name], "x-order": i} for i, name in enumerate(order) if name in props}
+    return {
+        "openapi": "3.0.2",
+        "info": {"title": "Cog", "version": "0.1.0"},
+        "paths": {},
+        "components": {
+            "schemas": {
+                "Input": {
+                    "type": "object",
+                    "title": "Input",
+                    "required": ["prompt"],
+                    "properties": ordered,
+                },
+                "Output": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "title": "Output",
+                    "x-cog-array-type": "iterator",
+                    "x-cog-array-display": "concatenate",
+                },
+            }
+        },
+    }
+
+
+class FakeClaude:
+    """The behaviour of a hosted Claude on the fake Replicate, scripted like FakeAnthropic:
+    `reply` queues answers (a text, or a function of the prediction's input), `default`
+    answers when the queue is empty, `fail_next` makes predictions fail with the model's own
+    error. `requests` keeps every input it was given, to assert on (an image attached, no
+    secret sent). Inputs the schema lacks, or max_tokens out of bounds, fail the prediction
+    as Replicate's input validation would refuse them. Each answer streams as tokens of four
+    characters; the metrics count input and output tokens."""
+
+    def __init__(self, schema: dict[str, Any] | None = None) -> None:
+        self.schema = schema or claude_schema()
+        self.requests: list[dict[str, Any]] = []
+        self._answers: deque[ClaudeAnswer] = deque()
+        self._default: ClaudeAnswer = "ok"
+        self._failures: deque[str] = deque()
+        self._lock = threading.Lock()
+
+    def reply(self, *answers: ClaudeAnswer) -> None:
+        with self._lock:
+            self._answers.extend(answers)
+
+    def default(self, answer: ClaudeAnswer) -> None:
+        with self._lock:
+            self._default = answer
+
+    def fail_next(self, error: str, n: int = 1) -> None:
+        with self._lock:
+            self._failures.extend([error] * n)
+
+    def __call__(self, inputs: dict[str, Any]) -> Metered:
+        props = self.schema["components"]["schemas"]["Input"]["properties"]
+        with self._lock:
+            self.requests.append(dict(inputs))
+            unknown = sorted(set(inputs) - set(props))
+            if unknown:
+                raise ValueError(f"Input validation failed: unexpected input(s) {unknown}")
+            if not isinstance(inputs.get("prompt"), str):
+                raise ValueError("Input validation failed: prompt is required")
+            tokens = inputs.get("max_tokens", props.get("max_tokens", {}).get("default"))
+            limits = props.get("max_tokens", {})
+            if tokens is not None and not limits.get("minimum", 0) <= tokens <= limits.get(
+                "maximum", 10**9
+            ):
+                raise ValueError(f"Input validation failed: max_tokens {tokens} out of range")
+            if self._failures:
+                raise RuntimeError(self._failures.popleft())
+            answer = self._answers.popleft() if self._answers else self._default
+        text = answer(inputs) if callable(answer) else answer
+        stream = [text[i : i + 4] for i in range(0, len(text), 4)]
+        pictures = len(self.images_in(inputs))
+        used = len(self.text_of(inputs)) // 4 + 1 + 300 * pictures
+        return Metered(stream, {"input_token_count": used, "output_token_count": len(stream)})
+
+    @staticmethod
+    def text_of(inputs: dict[str, Any]) -> str:
+        """The system prompt and the prompt a prediction was given."""
+        return "\n".join(str(inputs.get(k) or "") for k in ("system_prompt", "prompt"))
+
+    @staticmethod
+    def images_in(inputs: dict[str, Any]) -> list[bytes]:
+        """The images a prediction was given (decoded data: URIs), in order."""
+        values = [inputs.get("image"), *(inputs.get("images") or [])]
+        found = []
+        for value in values:
+            if isinstance(value, str) and value.startswith("data:"):
+                found.append(base64.b64decode(value.split(",", 1)[1]))
+        return found
+
+
+def host_claude(
+    fake: FakeReplicate, ref: str = CLAUDE_MODEL, schema: dict[str, Any] | None = None
+) -> FakeClaude:
+    """Claude as Replicate hosts it, on `fake`: an official public model whose latest
+    version has the real input schema, run by a FakeClaude (returned, to script)."""
+    claude = FakeClaude(schema)
+    fake.add_model(ref, visibility="public", official=True, hardware="cpu")
+    fake.add_version(ref, claude.schema)
+    fake.set_behaviour(ref, claude)
+    return claude

@@ -49,13 +49,15 @@ def in_flow(call: Callable[[], Any]) -> tuple[Any, str]:
 
 def test_ai_available_follows_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    assert not ai_mod.ai_available()
+    assert not ai_mod.ai_available("anthropic")
+    assert ai_mod.make_ai(None, "anthropic") is None
     with pytest.raises(AIError, match="ANTHROPIC_API_KEY is not set"):
         AI().ask("hello")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "  ")
-    assert not ai_mod.ai_available()
+    assert not ai_mod.ai_available("anthropic")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
-    assert ai_mod.ai_available()
+    assert ai_mod.ai_available("anthropic")
+    assert not ai_mod.ai_available(None) and ai_mod.make_ai(None, None) is None
 
 
 def test_ask_returns_text_and_ignores_thinking(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -254,6 +256,9 @@ def test_usage_is_summed_across_threads(fake: FakeAnthropic) -> None:
         "calls": 8,
         "input_tokens": total.input_tokens,
         "output_tokens": total.output_tokens,
+        "predictions": 0,  # Anthropic's API runs no prediction
+        "provider": "anthropic",
+        "model": ai_mod.DEFAULT_MODEL,
     }
     ai_mod.reset_usage()
     assert ai_mod.usage().calls == 0

@@ -12,7 +12,6 @@ sent again without first looking for the run it may have started.
 
 from __future__ import annotations
 
-import re
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -117,15 +116,3 @@ def map_exception(
         message = scrub(f"Replicate API {what} failed: {type(exc).__name__}")
         return ReplicateTransientError(message, unsent=isinstance(exc, UNSENT))
     return None
-
-
-# How Replicate says a run was cut short by its own infrastructure, not by the model: the
-# "Prediction interrupted; please retry (code: PA)" failure, and error code E1000 (an
-# unknown, uncategorised error that its documentation says to retry). E1001 (out of memory)
-# is the model's own.
-_INTERRUPTED = re.compile(r"prediction interrupted|please retry|\(code: PA\)|\bE1000\b", re.I)
-
-
-def interrupted(error: object) -> bool:
-    """True when a failed run's error says the platform, not the model, ended it."""
-    return isinstance(error, str) and bool(_INTERRUPTED.search(error))

@@ -38,11 +38,12 @@ from tasks.core.platform_data import (
     VersionInfo,
 )
 from tasks.core.refs import split_ref
+from tasks.core.retry import interrupted
 from tasks.core.secrets import scrub
 from tasks.platforms.local.cog_schema import generate_schema
 from tasks.platforms.replicate import cog_cli, deployments
 from tasks.platforms.replicate.client import api_base, build_client, read_token
-from tasks.platforms.replicate.errors import TOKEN_ENV, ReplicateAPIError, interrupted
+from tasks.platforms.replicate.errors import TOKEN_ENV, ReplicateAPIError
 from tasks.platforms.replicate.localize import localize
 from tasks.platforms.replicate.loop_runner import LoopRunner, cancel_other_tasks
 from tasks.platforms.replicate.models import Catalog
