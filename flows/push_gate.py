@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 
+STOPPING = "the run is stopping"
 _seat: ContextVar[tuple[PushGate, str] | None] = ContextVar("cog_safe_push_gate", default=None)
 
 
@@ -26,16 +27,23 @@ class PushGate:
         self._ready: set[str] = set()  # checks passed, about to push
         self._ended: dict[str, bool] = {}  # variant -> passed, once its run ended
         self._changed = threading.Condition()
+        self.on_failure: Callable[[str], None] | None = None  # told the first failed variant
 
     def ended(self, name: str, passed: bool) -> None:
         """A variant's run is over (whatever happened in it); the first word counts."""
         with self._changed:
+            first_failure = not passed and name not in self._ended and not self.failed_names()
             self._ended.setdefault(name, passed)
             self._changed.notify_all()
+        if first_failure and self.on_failure is not None:
+            self.on_failure(name)
+
+    def failed_names(self) -> list[str]:
+        return [name for name in self.names if self._ended.get(name) is False]
 
     def failed(self) -> list[str]:
         with self._changed:
-            return [name for name in self.names if self._ended.get(name) is False]
+            return self.failed_names()
 
     def wait_turn(self, name: str, stopped: Callable[[], bool]) -> str | None:
         """`name` passed its checks: None when it may push, else why it must not."""
@@ -45,11 +53,11 @@ class PushGate:
             self._ready.add(name)
             self._changed.notify_all()
             while True:
-                failed = [n for n in self.names if self._ended.get(n) is False]
+                failed = self.failed_names()
                 if failed:
                     return f"variant {', '.join(failed)} failed, and variants push all or none"
                 if stopped():
-                    return "the run is stopping"
+                    return STOPPING
                 if all(n in self._ready or n in self._ended for n in self.names):
                     return None
                 self._changed.wait(0.5)

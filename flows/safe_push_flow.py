@@ -23,7 +23,7 @@ from flows.json_flow import flow
 from flows.lease import LeaseTimeout, model_lease
 from flows.pipeline import CheckOutcome
 from flows.predict import predict_flow
-from flows.push_gate import hold_reason
+from flows.push_gate import STOPPING, hold_reason
 from flows.run_labels import label_flow_run, run_name, run_tags
 from flows.server_watch import settle
 from flows.train import train_flow
@@ -236,12 +236,21 @@ def _checks_and_push(run: _Run) -> dict[str, Any]:
     if run.runner.failed:
         get_run_logger().error("checks failed: nothing pushed to %s", config.model)
         return run.report("failed", version=test_version, error=_first_errors(run))
+    scope = run.runner.scope
+    if scope.stopped() and scope.broken_requirement() is None:
+        # stopped from outside before its checks were done (another variant failed under
+        # --fail-fast): never a pass, and not said as a missing version
+        why = f"stopped before its checks were done: {scope.reason}"
+        run.runner.finish(StageResult("checks", "skipped", detail=why))
+        return run.report("failed", version=test_version, error=why)
     if options.no_push:
         return run.report("passed", version=test_version)
     tested_digest = next((o.tested_digest for o in outcomes if o.tested_digest), None)
     if test_version is None or tested_digest is None:
         return run.report("failed", error="no tested version to push")
     held = hold_reason(run.runner.scope.stopped)  # a variant waits for the others' checks
+    if held == STOPPING:
+        held = f"the run stopped: {run.runner.scope.reason}"
     if held is not None:
         run.runner.finish(StageResult("push", "skipped", detail=f"not pushed: {held}"))
         report = run.report("passed", version=test_version)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import copy_context
 from typing import Any
@@ -45,6 +46,8 @@ from tasks.core.platform_data import PlatformSpec
 from tasks.core.run_scope import (
     NullObserver,
     Observer,
+    RunScope,
+    current,
     open_runs,
     stop_on_signals,
     watched_by,
@@ -61,11 +64,22 @@ class _Named:
 
     def __init__(self, observer: Observer, name: str) -> None:
         self.observer = observer
+        self.name = name
         self.prefix = f"{name}{SEPARATOR}"
         self.started = threading.Event()
+        self.on_failure: Callable[[str], None] | None = None
+        self.scope: RunScope | None = None  # the variant's run, once it started
 
     def run_started(self, ui_url: str | None) -> None:
+        self.scope = current()  # called from inside the variant's run
         self.started.set()  # the invocation's own run link is the one shown
+
+    def stop(self, reason: str) -> None:
+        """Stop the variant's run: nothing new starts, and what is in flight is canceled."""
+        scope = self.scope
+        if scope is not None and not scope.stopped():
+            scope.request_stop(reason)
+            threading.Thread(target=scope.cancel_inflight, daemon=True).start()
 
     def stage_started(self, name: str, total: int | None) -> None:
         self.observer.stage_started(self.prefix + name, total)
@@ -77,6 +91,8 @@ class _Named:
         self, name: str, status: str, seconds: float, counts: tuple[int, int] | None = None
     ) -> None:
         self.observer.stage_finished(self.prefix + name, status, seconds, counts)
+        if status == "failed" and self.on_failure is not None:
+            self.on_failure(self.name)  # the first moment the variant is known to fail
 
     def note(self, message: str) -> None:
         self.observer.note(self.prefix + message)
@@ -112,6 +128,18 @@ def _one_variant(
         return result
     finally:
         gate.ended(variant.name, passed)
+
+
+def _stop_the_others(views: list[_Named]) -> Callable[[str], None]:
+    """--fail-fast with all or none: once one variant failed nothing will be pushed, so the
+    others stop at once rather than spend predictions on a verdict that changes nothing."""
+
+    def stop(failed: str) -> None:
+        for view in views:
+            if view.name != failed:
+                view.stop(f"--fail-fast after variant {failed} failed")
+
+    return stop
 
 
 def _start_in_turn(view: _Named, future: Future, limit: float = 60.0) -> None:
@@ -187,8 +215,12 @@ def safe_push_variants(
         ThreadPoolExecutor(len(variants), thread_name_prefix="variant") as pool,
     ):
         futures = []
-        for variant in variants:
-            view = _Named(observer or NullObserver(), variant.name)
+        views = [_Named(observer or NullObserver(), variant.name) for variant in variants]
+        if options.fail_fast and not push_passed_variants:
+            gate.on_failure = _stop_the_others(views)  # a variant that ended failed
+            for view in views:  # ... or a check that failed in one still running
+                view.on_failure = gate.on_failure
+        for variant, view in zip(variants, views, strict=True):
             futures.append(
                 pool.submit(
                     copy_context().run, _one_variant, variant, gate, child, spec, view, where

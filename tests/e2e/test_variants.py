@@ -264,3 +264,27 @@ def test_a_variant_with_bad_input_makes_the_run_an_error_and_pushes_nothing(flee
     assert by_name["small"]["status"] == "error" and "colour" in json.dumps(report["stages"])
     assert by_name["large"]["status"] == "passed" and by_name["large"]["held"]
     assert versions("fleet/hello-small") == [] and versions("fleet/hello-large") == []
+
+
+def test_fail_fast_stops_the_other_variants_once_one_failed(fleet_on_replicate):
+    """All or none, and one variant failed: nothing will be pushed, so under --fail-fast the
+    others stop at once instead of spending predictions on a verdict that changes nothing."""
+    server, model_dir, started = fleet_on_replicate
+    server.set_behaviour(
+        "acme/large-test", meeting(started["large"], started["small"], greeting="Howdy")
+    )
+    small = model_dir / "configs" / "small.yaml"
+    config = yaml.safe_load(small.read_text())
+    config["predict"]["fuzz"]["iterations"] = 40  # 12 s of predictions at 0.3 s, 2 at once
+    small.write_text(yaml.safe_dump(config))
+    code, report = replicate_run(
+        model_dir, "--config", "configs", "--fail-fast", "--fuzz-generator", "schema"
+    )
+    assert code == 1
+    by_name = rows(report)
+    assert by_name["large"]["status"] == "failed"
+    assert not by_name["small"]["pushed"]
+    stopped = by_name["small"]["error"] or by_name["small"]["held"] or ""
+    assert "--fail-fast after variant large failed" in stopped
+    ran = [r for r in server.runs_of("prediction") if r.model == "acme/small-test"]
+    assert len(ran) < 3 + 40  # its test cases and fuzz inputs did not all run

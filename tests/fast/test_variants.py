@@ -263,3 +263,14 @@ def test_served_variants_are_one_set_of_deployments_of_the_variants_flow(folder)
                 ["--model-dir", str(folder.parent), "--config", str(folder), "--any-model"]
             )
         )
+
+
+def test_the_gate_names_the_first_failed_variant_once():
+    told: list[str] = []
+    gate = PushGate(["a", "b", "c"])
+    gate.on_failure = told.append
+    gate.ended("a", passed=True)
+    gate.ended("b", passed=False)
+    gate.ended("c", passed=False)  # a second failure changes nothing more
+    gate.ended("b", passed=False)
+    assert told == ["b"]
