@@ -319,29 +319,25 @@ def parse_args(argv: list[str], cwd: str | None = None) -> Request:
         value = getattr(args, flag, None)
         if value is not None and value < (0 if flag == "fuzz_iterations" else 1):
             raise UsageError(f"--{flag.replace('_', '-')} must be positive, got {value}")
-    if args.push_passed_variants and not args.config:
+    variants = load_variants(args.config) if args.config else []
+    if args.push_passed_variants and len(variants) < 2:
         raise UsageError("--push-passed-variants needs several configs (--config, repeated)")
-    if args.config:
-        variants = load_variants(args.config)
-        if len(variants) > 1:
-            if args.model:
-                raise UsageError(
-                    "a model name cannot apply to several configs: name it in each config"
-                )
-            variants = [
-                v.model_copy(update={"config": apply_overrides(v.config, args)}) for v in variants
-            ]
-            check_variants(variants)
-            return Request(
-                variants[0].config,
-                options,
-                cwd,
-                no_server=args.no_server,
-                variants=variants,
-                push_passed_variants=args.push_passed_variants,
-            )
-        if args.push_passed_variants:
-            raise UsageError("--push-passed-variants needs several configs; one was given")
+    if len(variants) > 1:
+        if args.model:
+            raise UsageError("a model name cannot apply to several configs: name it in each config")
+        variants = [
+            v.model_copy(update={"config": apply_overrides(v.config, args)}) for v in variants
+        ]
+        check_variants(variants)
+        return Request(
+            variants[0].config,
+            options,
+            cwd,
+            no_server=args.no_server,
+            variants=variants,
+            push_passed_variants=args.push_passed_variants,
+        )
+    if variants:
         config = variants[0].config
     elif (Path(cwd) / DEFAULT_CONFIG_PATH).is_file():
         config = load_config(Path(cwd) / DEFAULT_CONFIG_PATH)

@@ -13,7 +13,6 @@ fine-tunes) checked in one invocation, each as a safe-push subflow of its own, a
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -78,8 +77,7 @@ class _Named:
         """Stop the variant's run: nothing new starts, and what is in flight is canceled."""
         scope = self.scope
         if scope is not None and not scope.stopped():
-            scope.request_stop(reason)
-            threading.Thread(target=scope.cancel_inflight, daemon=True).start()
+            scope.stop_now(reason)
 
     def stage_started(self, name: str, total: int | None) -> None:
         self.observer.stage_started(self.prefix + name, total)
@@ -110,10 +108,7 @@ def _one_variant(
     The gate hears how it ended on every path, so that no other variant waits for it."""
     passed = False
     try:
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(seated(gate, variant.name))
-            stack.enter_context(without_heartbeats())
-            stack.enter_context(watched_by(view))
+        with seated(gate, variant.name), without_heartbeats(), watched_by(view):
             named = safe_push.with_options(
                 flow_run_name=f"safe-push {variant.name}: {variant.config.model}"
             )

@@ -14,15 +14,10 @@ from typing import Any
 
 from tasks.ai.errors import AIError, AIUnreachable
 from tasks.ai.exchange import Reply, Request
-from tasks.core.ai_provider import Provider
+from tasks.core.ai_provider import Provider, has_secret
 from tasks.core.retry import TRANSIENT_STATUS
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
-
-
-def available() -> bool:
-    """True when an Anthropic key is configured (the SDK reads it from the environment)."""
-    return bool(os.environ.get("ANTHROPIC_API_KEY", "").strip())
 
 
 class AnthropicBackend:
@@ -43,7 +38,7 @@ class AnthropicBackend:
             if self._client is None:
                 import anthropic
 
-                if not available():
+                if not has_secret("anthropic", os.environ):
                     raise AIError("ANTHROPIC_API_KEY is not set; the AI is not available")
                 self._client = anthropic.Anthropic(max_retries=0, timeout=self.timeout)
             return self._client

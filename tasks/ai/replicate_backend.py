@@ -46,11 +46,6 @@ WAIT_SECONDS = 60  # the longest a create may be held open (Prefer: wait=60)
 TERMINAL = ("succeeded", "failed", "canceled")
 
 
-def available() -> bool:
-    """True when a Replicate token is configured."""
-    return bool(os.environ.get(TOKEN_ENV, "").strip())
-
-
 def api_base() -> str:
     return os.environ.get(BASE_URL_ENV, "").strip() or DEFAULT_BASE_URL
 

@@ -206,6 +206,11 @@ class RunScope:
         never as a failed check of the model."""
         with self._lock:
             self.fault = self.fault or reason
+        self.stop_now(reason)
+
+    def stop_now(self, reason: str) -> None:
+        """Stop from outside the run's own work (a signal, a fault, another variant): nothing
+        new starts, and what is in flight is canceled in the background."""
         self.request_stop(reason)
         threading.Thread(target=self.cancel_inflight, name="cancel-inflight", daemon=True).start()
 
@@ -287,10 +292,7 @@ def stop_on_signals(scopes: Callable[[], list[RunScope]]) -> Iterator[None]:
     def chain(previous: Any) -> Any:
         def handler(signum: int, frame: Any) -> None:
             for scope in scopes():
-                scope.request_stop(f"interrupted by {signal.Signals(signum).name}")
-                threading.Thread(
-                    target=scope.cancel_inflight, name="cancel-inflight", daemon=True
-                ).start()
+                scope.stop_now(f"interrupted by {signal.Signals(signum).name}")
             if callable(previous):
                 previous(signum, frame)
             else:
